@@ -1,0 +1,128 @@
+"""One factory for every transformer in the course.
+
+Models are TransformerLens 4 `TransformerBridge`s around TL's native architecture, so a
+change in TransformerLens touches this file only. `ModelConfig` is the small, JSON-friendly
+description that checkpoints store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from transformer_lens.config import TransformerBridgeConfig
+from transformer_lens.model_bridge import TransformerBridge
+
+from toyhelpers.tasks.base import Task
+
+Norm = Literal["LN", "LNPre", "RMS"] | None
+Positional = Literal["standard", "rotary"]
+ACTIVATIONS = ("relu", "gelu", "gelu_new", "silu", "solu")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a toy transformer.
+
+    `d_head` defaults to d_model // n_heads and `d_mlp` to 4 * d_model. `normalization`
+    None means no LayerNorm at all (the usual choice for interpretability work).
+    """
+
+    n_layers: int
+    d_model: int
+    n_heads: int
+    d_vocab: int
+    n_ctx: int
+    d_head: int | None = None
+    d_mlp: int | None = None
+    attn_only: bool = False
+    normalization: Norm = None
+    act_fn: str = "relu"
+    positional: Positional = "standard"
+    d_vocab_out: int | None = None
+
+    def __post_init__(self) -> None:
+        for field in ("n_layers", "d_model", "n_heads", "d_vocab", "n_ctx"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{field} must be a positive int, got {value!r}")
+        if self.d_head is None and self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}; "
+                "pick n_heads dividing d_model or set d_head explicitly"
+            )
+        if self.normalization not in (None, "LN", "LNPre", "RMS"):
+            raise ValueError(
+                f"normalization must be None, 'LN', 'LNPre' or 'RMS', got {self.normalization!r}"
+            )
+        if self.act_fn not in ACTIVATIONS:
+            raise ValueError(f"act_fn must be one of {', '.join(ACTIVATIONS)}, got {self.act_fn!r}")
+        if self.positional not in ("standard", "rotary"):
+            raise ValueError(
+                f"positional must be 'standard' or 'rotary', got {self.positional!r}"
+            )
+
+    @classmethod
+    def for_task(cls, task: Task, **arch: Any) -> ModelConfig:
+        """A config whose vocabulary and context fit `task`."""
+        return cls(d_vocab=task.d_vocab, n_ctx=task.seq_len, **arch)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ValueError(f"unknown model setting(s) {unknown}; allowed: {sorted(allowed)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_bridge_config(self, seed: int = 0) -> TransformerBridgeConfig:
+        d_head = self.d_head or self.d_model // self.n_heads
+        return TransformerBridgeConfig(
+            n_layers=self.n_layers,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            d_head=d_head,
+            d_mlp=self.d_mlp or 4 * self.d_model,
+            d_vocab=self.d_vocab,
+            d_vocab_out=self.d_vocab_out or self.d_vocab,
+            n_ctx=self.n_ctx,
+            attn_only=self.attn_only,
+            normalization_type=self.normalization,
+            act_fn=self.act_fn,
+            positional_embedding_type=self.positional,
+            rotary_dim=d_head if self.positional == "rotary" else None,
+            seed=seed,
+        )
+
+
+def make_transformer(config: ModelConfig, *, seed: int = 0, device: str | torch.device = "cpu"
+                     ) -> TransformerBridge:
+    """A freshly initialised TransformerLens model; the same seed gives the same weights."""
+    bridge = TransformerBridge.boot_native(config.to_bridge_config(seed=seed))
+    bridge.toy_config = config  # what checkpoints record about this model
+    return bridge.to(device, print_details=False)
+
+
+def model_config_of(model: TransformerBridge) -> ModelConfig:
+    config = getattr(model, "toy_config", None)
+    if not isinstance(config, ModelConfig):
+        raise ValueError("this model was not made by toyhelpers.make_transformer; it has no ModelConfig")
+    return config
+
+
+def core_module(model: torch.nn.Module) -> torch.nn.Module:
+    """The plain PyTorch module inside a bridge: what training steps and checkpoints use.
+
+    Its state dict has short, stable names (`layers.0.attn.q.weight`), and its forward
+    skips the hook machinery, which matters for tiny models on a CPU.
+    """
+    return getattr(model, "original_model", model)
+
+
+def n_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in core_module(model).parameters())

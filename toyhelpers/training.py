@@ -1,0 +1,268 @@
+"""One training loop for every task in the course.
+
+Data is made on the training device: either a fresh batch every step (tasks with
+effectively unlimited data, like sorting) or a fixed training set sampled in minibatches
+or used whole (full-batch, as grokking needs). The loop evaluates on held-out data every
+`eval_every` steps, stops once a target metric is reached, and writes its full state to
+`out_dir/last.pt` atomically so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+from transformer_lens.model_bridge import TransformerBridge
+
+from toyhelpers.checkpoints import TRAIN_STATE, atomic_write, save_checkpoint
+from toyhelpers.device import pick_device
+from toyhelpers.evaluation import evaluate
+from toyhelpers.models import core_module, model_config_of
+from toyhelpers.tasks.base import Batch, Task, make_generator, scored_loss
+
+# Offsets that keep the model's, the training data's and the evaluation data's random
+# streams apart while all derive from one seed.
+DATA_SEED_OFFSET = 1_000
+EVAL_SEED_OFFSET = 2_000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser and schedule. The defaults suit the small sequence tasks."""
+
+    steps: int = 5_000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup_steps: int = 100
+    grad_clip: float | None = 1.0
+    train_size: int | None = None  # None: fresh data every step; else a fixed training set
+    eval_every: int = 250
+    eval_size: int = 2_000
+    stop_at: float | None = None  # stop once the eval metric `stop_metric` reaches this
+    stop_metric: str = "accuracy"
+    checkpoint_every: int = 1_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive = ("steps", "batch_size", "eval_every", "eval_size", "checkpoint_every")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.train_size is not None and self.train_size < 1:
+            raise ValueError(f"train_size must be None or a positive int, got {self.train_size!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the trained model, its evaluation history, and timings."""
+
+    model: TransformerBridge
+    history: dict[str, list[float]] = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    reached_target: bool = False
+
+    def steps_to(self, metric: str, threshold: float) -> int | None:
+        """The first evaluated step at which `metric` reached `threshold` (None if never)."""
+        for step, value in zip(self.history["step"], self.history[metric]):
+            if value >= threshold:
+                return int(step)
+        return None
+
+
+class _Data:
+    """Training batches on the device: sampled fresh each step, or from a fixed set."""
+
+    def __init__(self, task: Task, config: TrainConfig, device: torch.device) -> None:
+        self.task, self.batch_size = task, config.batch_size
+        # The generator lives on the training device, so batches are made where they are
+        # used and never cross the bus; a seed gives the same stream on the same device.
+        self.gen = make_generator(config.seed + DATA_SEED_OFFSET, device)
+        self.device = device
+        self.fixed: Batch | None = None
+        if config.train_size is not None:
+            self.fixed = task.sample(config.train_size, self.gen)
+
+    def next(self) -> Batch:
+        if self.fixed is None:
+            return self.task.sample(self.batch_size, self.gen)
+        if self.batch_size >= len(self.fixed):
+            return self.fixed
+        idx = torch.randint(
+            0, len(self.fixed), (self.batch_size,), generator=self.gen, device=self.device
+        )
+        return self.fixed[idx]
+
+
+def _schedule(config: TrainConfig):
+    warmup = max(config.warmup_steps, 1)
+    return lambda step: min(1.0, (step + 1) / warmup)
+
+
+def train(
+    model: TransformerBridge,
+    task: Task,
+    config: TrainConfig = TrainConfig(),
+    *,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train `model` on `task` in place and return its history.
+
+    With `out_dir`, the training state is saved every `checkpoint_every` steps, at the
+    end, and on Ctrl-C; `resume=True` continues from `out_dir/last.pt`, giving the same
+    weights as a run that was never interrupted. The final model is also written there as
+    a checkpoint (`model.safetensors` + `meta.json`).
+    """
+    device = pick_device(device)
+    model.to(device, print_details=False)
+    net = core_module(model)
+    # Bias and norm parameters are left out of weight decay, as usual.
+    decay = [p for p in net.parameters() if p.ndim >= 2]
+    no_decay = [p for p in net.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr, betas=config.betas,
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(config))
+    data = _Data(task, config, device)
+    eval_seed = config.seed + EVAL_SEED_OFFSET
+    history: dict[str, list[float]] = {}
+    step, seconds = 0, 0.0
+    state_path = Path(out_dir) / TRAIN_STATE if out_dir is not None else None
+
+    if resume:
+        if state_path is None:
+            raise ValueError("resume=True needs out_dir, the folder of the interrupted run")
+        if state_path.exists():
+            step, history, seconds = _load_state(state_path, model, task, config, opt, sched, data)
+        else:
+            print(f"no saved state at {state_path}; starting from step 0")
+
+    def save_state() -> None:
+        if state_path is not None:
+            _save_state(state_path, model, task, config, opt, sched, data, step, history, seconds)
+
+    reached = bool(history) and _reached(history, config)
+    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=f"train {task.name}")
+    t0 = time.perf_counter() - seconds
+    running = torch.zeros((), device=device)
+    n_running = 0
+    model.train()
+    try:
+        while step < config.steps and not reached:
+            batch = data.next()
+            loss = scored_loss(net(batch.tokens), batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+            opt.step()
+            sched.step()
+            step += 1
+            running += loss.detach()
+            n_running += 1
+            bar.update(1)
+            if step % config.eval_every == 0 or step == config.steps:
+                train_loss = (running / n_running).item()
+                running.zero_()
+                n_running = 0
+                metrics = evaluate(model, task, n=config.eval_size, seed=eval_seed)
+                model.train()
+                seconds = time.perf_counter() - t0
+                row = {"step": step, "seconds": seconds, "train_loss": train_loss, **metrics}
+                for key, value in row.items():
+                    history.setdefault(key, []).append(float(value))
+                bar.set_postfix(loss=f"{train_loss:.3g}", acc=f"{metrics.get('accuracy', math.nan):.3f}")
+                reached = _reached(history, config)
+            if step % config.checkpoint_every == 0:
+                seconds = time.perf_counter() - t0
+                save_state()
+    except KeyboardInterrupt:
+        seconds = time.perf_counter() - t0
+        save_state()
+        bar.close()
+        where = f"; resume with resume=True and out_dir={str(out_dir)!r}" if out_dir else ""
+        print(f"training interrupted at step {step}{where}")
+        raise
+    bar.close()
+    seconds = time.perf_counter() - t0
+    model.eval()
+    final = {k: v[-1] for k, v in history.items() if k not in ("step", "seconds")}
+    if out_dir is not None:
+        save_state()
+        save_checkpoint(model, task, out_dir, seed=config.seed, steps=step, metrics=final,
+                        train_config=config.to_dict())
+    return TrainResult(model, history, step, seconds, final, reached)
+
+
+def _reached(history: dict[str, list[float]], config: TrainConfig) -> bool:
+    if config.stop_at is None:
+        return False
+    if config.stop_metric not in history:
+        raise ValueError(
+            f"stop_metric {config.stop_metric!r} is not measured; metrics are "
+            f"{', '.join(k for k in history if k not in ('step', 'seconds'))}"
+        )
+    return history[config.stop_metric][-1] >= config.stop_at
+
+
+def _save_state(path, model, task, config, opt, sched, data, step, history, seconds) -> None:
+    state = {
+        "step": step,
+        "seconds": seconds,
+        "history": history,
+        "task": task.name,
+        "task_config": task.config(),
+        "model_config": model_config_of(model).to_dict(),
+        "train_config": config.to_dict(),
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "data_rng": data.gen.get_state(),
+    }
+    atomic_write(path, lambda p: torch.save(state, p))
+
+
+def _load_state(path, model, task, config, opt, sched, data):
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    saved = (state["task"], state["task_config"], state["model_config"], state["train_config"])
+    now = (task.name, task.config(), model_config_of(model).to_dict(), config.to_dict())
+    names = ("task", "task settings", "model config", "training config")
+    for name, old, new in zip(names, saved, now):
+        if old != new:
+            raise ValueError(
+                f"cannot resume from {path}: its {name} was {old!r}, this run's is {new!r}. "
+                "Resume with the same settings, or use another out_dir."
+            )
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    data.gen.set_state(state["data_rng"])
+    print(f"resumed from {path} at step {state['step']}")
+    return state["step"], state["history"], state["seconds"]
