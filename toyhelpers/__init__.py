@@ -6,6 +6,7 @@ Importing the package is cheap: each name below is imported on first use.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 __version__ = "0.1.0"
@@ -42,7 +43,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
-    if name in {"checks", "exercises", "plotting", "tasks", "models", "training", "analysis"}:
+    if importlib.util.find_spec(f"toyhelpers.{name}") is not None:
         return importlib.import_module(f"toyhelpers.{name}")
     raise AttributeError(f"module 'toyhelpers' has no attribute {name!r}")
 

@@ -46,8 +46,15 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def save_checkpoint(
-    model: TransformerBridge, task: Task, out_dir: str | Path, *, seed: int, steps: int,
-    metrics: dict[str, float], train_config: dict[str, Any] | None = None,
+    model: TransformerBridge,
+    task: Task,
+    out_dir: str | Path,
+    *,
+    seed: int,
+    steps: int,
+    metrics: dict[str, float],
+    train_config: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write the model's weights and `meta.json` into `out_dir`; returns the folder."""
     out = Path(out_dir)
@@ -61,6 +68,7 @@ def save_checkpoint(
         "metrics": metrics,
         "train_config": train_config or {},
         "torch_version": torch.__version__,
+        **(extra or {}),
     }
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     atomic_write(out / WEIGHTS, lambda p: save_file(state, str(p)))

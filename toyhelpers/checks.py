@@ -72,8 +72,10 @@ def exercise(name: str) -> Callable[[F], F]:
 
 def first_difference(got: torch.Tensor, want: torch.Tensor) -> tuple[int, ...] | None:
     """Index of the first element where `got` and `want` differ (None if equal)."""
-    diff = (got != want) if got.dtype in (torch.bool, torch.long, torch.int) else ~torch.isclose(
-        got.float(), want.float(), rtol=1e-4, atol=1e-5
+    diff = (
+        (got != want)
+        if got.dtype in (torch.bool, torch.long, torch.int)
+        else ~torch.isclose(got.float(), want.float(), rtol=1e-4, atol=1e-5)
     )
     where = diff.nonzero()
     return None if len(where) == 0 else tuple(int(i) for i in where[0])
@@ -94,7 +96,7 @@ def assert_tensor(got: Any, want: torch.Tensor, what: str, *, dims: str = "") ->
     where = first_difference(got.detach().cpu(), want.detach().cpu())
     if where is not None:
         names = dims.split() if dims else [f"dim{i}" for i in range(len(where))]
-        at = ", ".join(f"{n}={i}" for n, i in zip(names, where))
+        at = ", ".join(f"{n}={i}" for n, i in zip(names, where, strict=False))
         raise ExerciseFailed(
             f"{what} differs first at {at}: got {got[where].item()}, expected {want[where].item()}"
         )

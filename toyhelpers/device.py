@@ -27,7 +27,9 @@ def pick_device(requested: str | torch.device | None = None) -> torch.device:
             f"unknown device {choice!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
         ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for, but torch sees no CUDA GPU; use 'cpu' or 'auto'")
+        raise ValueError(
+            "device 'cuda' was asked for, but torch sees no CUDA GPU; use 'cpu' or 'auto'"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError("device 'mps' was asked for, but it is not available; use 'cpu' or 'auto'")
     return device

@@ -60,9 +60,7 @@ class ModelConfig:
         if self.act_fn not in ACTIVATIONS:
             raise ValueError(f"act_fn must be one of {', '.join(ACTIVATIONS)}, got {self.act_fn!r}")
         if self.positional not in ("standard", "rotary"):
-            raise ValueError(
-                f"positional must be 'standard' or 'rotary', got {self.positional!r}"
-            )
+            raise ValueError(f"positional must be 'standard' or 'rotary', got {self.positional!r}")
 
     @classmethod
     def for_task(cls, task: Task, **arch: Any) -> ModelConfig:
@@ -100,8 +98,9 @@ class ModelConfig:
         )
 
 
-def make_transformer(config: ModelConfig, *, seed: int = 0, device: str | torch.device = "cpu"
-                     ) -> TransformerBridge:
+def make_transformer(
+    config: ModelConfig, *, seed: int = 0, device: str | torch.device = "cpu"
+) -> TransformerBridge:
     """A freshly initialised TransformerLens model; the same seed gives the same weights."""
     bridge = TransformerBridge.boot_native(config.to_bridge_config(seed=seed))
     bridge.toy_config = config  # what checkpoints record about this model
@@ -111,7 +110,9 @@ def make_transformer(config: ModelConfig, *, seed: int = 0, device: str | torch.
 def model_config_of(model: TransformerBridge) -> ModelConfig:
     config = getattr(model, "toy_config", None)
     if not isinstance(config, ModelConfig):
-        raise ValueError("this model was not made by toyhelpers.make_transformer; it has no ModelConfig")
+        raise ValueError(
+            "this model was not made by toyhelpers.make_transformer; it has no ModelConfig"
+        )
     return config
 
 

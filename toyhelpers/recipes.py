@@ -39,8 +39,15 @@ RECIPES: dict[str, Recipe] = {
     "sort_fixed": Recipe(
         task="sort_fixed",
         model=dict(n_layers=2, d_model=64, n_heads=2, attn_only=True),
-        train=TrainConfig(steps=6_000, batch_size=256, lr=2e-3, weight_decay=0.01,
-                          warmup_steps=200, eval_every=250, stop_at=0.995),
+        train=TrainConfig(
+            steps=6_000,
+            batch_size=256,
+            lr=2e-3,
+            weight_decay=0.01,
+            warmup_steps=200,
+            eval_every=250,
+            stop_at=0.995,
+        ),
         fast=dict(steps=300, eval_every=100, stop_at=None),
         notes="2-layer attention-only, no LayerNorm; stops at 99.5% whole-list accuracy.",
     ),
@@ -50,6 +57,7 @@ RECIPES: dict[str, Recipe] = {
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise ValueError(
-            f"no training recipe for task {name!r}; tasks with a recipe: {', '.join(sorted(RECIPES))}"
+            f"no training recipe for task {name!r}; "
+            f"tasks with a recipe: {', '.join(sorted(RECIPES))}"
         )
     return RECIPES[name]

@@ -86,7 +86,7 @@ class TrainResult:
 
     def steps_to(self, metric: str, threshold: float) -> int | None:
         """The first evaluated step at which `metric` reached `threshold` (None if never)."""
-        for step, value in zip(self.history["step"], self.history[metric]):
+        for step, value in zip(self.history["step"], self.history[metric], strict=True):
             if value >= threshold:
                 return int(step)
         return None
@@ -145,9 +145,12 @@ def train(
     decay = [p for p in net.parameters() if p.ndim >= 2]
     no_decay = [p for p in net.parameters() if p.ndim < 2]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr, betas=config.betas,
+        [
+            {"params": decay, "weight_decay": config.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=config.lr,
+        betas=config.betas,
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(config))
     data = _Data(task, config, device)
@@ -198,7 +201,9 @@ def train(
                 row = {"step": step, "seconds": seconds, "train_loss": train_loss, **metrics}
                 for key, value in row.items():
                     history.setdefault(key, []).append(float(value))
-                bar.set_postfix(loss=f"{train_loss:.3g}", acc=f"{metrics.get('accuracy', math.nan):.3f}")
+                bar.set_postfix(
+                    loss=f"{train_loss:.3g}", acc=f"{metrics.get('accuracy', math.nan):.3f}"
+                )
                 reached = _reached(history, config)
             if step % config.checkpoint_every == 0:
                 seconds = time.perf_counter() - t0
@@ -216,8 +221,16 @@ def train(
     final = {k: v[-1] for k, v in history.items() if k not in ("step", "seconds")}
     if out_dir is not None:
         save_state()
-        save_checkpoint(model, task, out_dir, seed=config.seed, steps=step, metrics=final,
-                        train_config=config.to_dict())
+        save_checkpoint(
+            model,
+            task,
+            out_dir,
+            seed=config.seed,
+            steps=step,
+            metrics=final,
+            train_config=config.to_dict(),
+            extra={"train_seconds": round(seconds, 1), "device": device.type},
+        )
     return TrainResult(model, history, step, seconds, final, reached)
 
 
@@ -254,7 +267,7 @@ def _load_state(path, model, task, config, opt, sched, data):
     saved = (state["task"], state["task_config"], state["model_config"], state["train_config"])
     now = (task.name, task.config(), model_config_of(model).to_dict(), config.to_dict())
     names = ("task", "task settings", "model config", "training config")
-    for name, old, new in zip(names, saved, now):
+    for name, old, new in zip(names, saved, now, strict=True):
         if old != new:
             raise ValueError(
                 f"cannot resume from {path}: its {name} was {old!r}, this run's is {new!r}. "

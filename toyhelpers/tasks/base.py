@@ -77,8 +77,7 @@ class Task:
             return self._index[token]
         except KeyError:
             raise ValueError(
-                f"{token!r} is not in the {self.name} vocabulary; tokens are "
-                f"{_preview(self.vocab)}"
+                f"{token!r} is not in the {self.name} vocabulary; tokens are {_preview(self.vocab)}"
             ) from None
 
     @property
@@ -126,9 +125,7 @@ class Task:
         """The task's settings, enough to rebuild it with `get_task(name, **config)`."""
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
-    def metrics(
-        self, logits: Float[Tensor, "batch seq d_vocab"], batch: Batch
-    ) -> dict[str, float]:
+    def metrics(self, logits: Float[Tensor, "batch seq d_vocab"], batch: Batch) -> dict[str, float]:
         """Loss and accuracy on the scored positions.
 
         `accuracy` counts a sequence as right only when every scored token is the
@@ -144,7 +141,9 @@ class Task:
 
 def shifted(
     logits: Float[Tensor, "batch seq d_vocab"], batch: Batch
-) -> tuple[Float[Tensor, "batch seq_1 d_vocab"], Int[Tensor, "batch seq_1"], Bool[Tensor, "batch seq_1"]]:
+) -> tuple[
+    Float[Tensor, "batch seq_1 d_vocab"], Int[Tensor, "batch seq_1"], Bool[Tensor, "batch seq_1"]
+]:
     """Align logits at position i with the target token at i + 1."""
     return logits[:, :-1], batch.tokens[:, 1:], batch.scored[:, 1:]
 
@@ -193,9 +192,9 @@ def register(name: str) -> Callable[[T], T]:
 
 def _load_families() -> None:
     # Importing a family module registers its tasks; done on first use, not at import.
-    from toyhelpers.tasks import FAMILIES
-
     import importlib
+
+    from toyhelpers.tasks import FAMILIES
 
     for module in FAMILIES:
         importlib.import_module(f"toyhelpers.tasks.{module}")

@@ -1,0 +1,74 @@
+import json
+
+import pytest
+import torch
+
+import toyhelpers as th
+from toyhelpers.checkpoints import META, WEIGHTS, load_checkpoint, save_checkpoint
+from toyhelpers.models import ModelConfig, make_transformer
+
+TASK = th.get_task("sort_fixed", length=3, n_values=10)
+
+
+def small_model(**arch):
+    config = dict(n_layers=1, d_model=32, n_heads=2, attn_only=True) | arch
+    return make_transformer(ModelConfig.for_task(TASK, **config), seed=0)
+
+
+def test_round_trip_keeps_weights_and_meta(tmp_path):
+    model = small_model()
+    save_checkpoint(model, TASK, tmp_path, seed=0, steps=5, metrics={"accuracy": 0.5})
+    loaded = load_checkpoint(tmp_path)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key])
+    assert loaded.meta["steps"] == 5 and loaded.meta["metrics"] == {"accuracy": 0.5}
+    assert loaded.task.config() == TASK.config() and not loaded.training
+    tokens = TASK.generate(4).tokens
+    assert torch.allclose(model(tokens), loaded(tokens))
+
+
+def test_mismatched_config_is_a_clear_error(tmp_path):
+    save_checkpoint(small_model(), TASK, tmp_path, seed=0, steps=0, metrics={})
+    meta = json.loads((tmp_path / META).read_text())
+    meta["model_config"]["d_model"] = 48
+    (tmp_path / META).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"do not fit this model's config:\n.*embed.weight"):
+        load_checkpoint(tmp_path)
+
+
+def test_checkpoint_task_mismatch(tmp_path):
+    save_checkpoint(small_model(), TASK, tmp_path, seed=0, steps=0, metrics={})
+    with pytest.raises(ValueError, match="was trained on sort_fixed"):
+        load_checkpoint(tmp_path, task=th.get_task("sort_fixed", length=4))
+    meta = json.loads((tmp_path / META).read_text())
+    meta["task_config"]["length"] = 4
+    (tmp_path / META).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="does not match its task"):
+        load_checkpoint(tmp_path)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="meta.json is missing"):
+        load_checkpoint(tmp_path)
+
+
+def test_unknown_pretrained_name_lists_the_shipped_ones():
+    with pytest.raises(ValueError, match="shipped checkpoints: .*sort_fixed"):
+        th.load_pretrained("nope")
+
+
+def test_shipped_sort_fixed_meets_its_target_on_fresh_data():
+    model = th.load_pretrained("sort_fixed")
+    metrics = th.evaluate(model, model.task, n=2000, seed=2024)
+    assert metrics["accuracy"] >= 0.99
+    recorded = model.meta["metrics"]["accuracy"]
+    assert abs(metrics["accuracy"] - recorded) < 0.01
+    size = sum(p.stat().st_size for p in th.checkpoints.pretrained_dir("sort_fixed").iterdir())
+    assert size < 5_000_000
+
+
+def test_weights_file_is_safetensors(tmp_path):
+    save_checkpoint(small_model(), TASK, tmp_path, seed=0, steps=0, metrics={})
+    from safetensors.torch import load_file
+
+    assert "embed.weight" in load_file(str(tmp_path / WEIGHTS))

@@ -1,0 +1,59 @@
+import json
+
+import pytest
+
+from toyhelpers.cli import main
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "sort_fixed" in out and "START x1..xn MID y1..yn" in out
+
+
+def test_unknown_task_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "sort_fixd", "--fast"])
+    assert exit_info.value.code == 2
+    assert "no training recipe for task 'sort_fixd'" in capsys.readouterr().err
+
+
+def test_bad_device_is_a_clear_error(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["train", "sort_fixed", "--fast", "--device", "tpu", "--out", str(tmp_path)])
+    assert "unknown device 'tpu'" in capsys.readouterr().err
+
+
+def test_missing_subcommand_shows_usage(capsys):
+    with pytest.raises(SystemExit):
+        main([])
+    assert "usage: toyhelpers" in capsys.readouterr().err
+
+
+def test_train_fast_then_eval_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "sort_fixed", "--fast", "--steps", "40", "--out", str(out)]) == 0
+    assert (out / "model.safetensors").exists() and (out / "meta.json").exists()
+    assert main(["eval", "sort_fixed", "--checkpoint", str(out), "--json", "--n", "100"]) == 0
+    metrics = json.loads(
+        capsys.readouterr().out.split("checkpoint written to")[-1].split("\n", 1)[1]
+    )
+    assert set(metrics) >= {"accuracy", "loss", "token_accuracy"}
+    # A finished run resumes to the same step count and trains no further.
+    assert (
+        main(["train", "sort_fixed", "--fast", "--steps", "40", "--out", str(out), "--resume"]) == 0
+    )
+    assert "resumed from" in capsys.readouterr().out
+
+
+def test_eval_pretrained(capsys):
+    assert main(["eval", "sort_fixed", "--n", "500"]) == 0
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_check_rejects_non_notebook(tmp_path, capsys):
+    path = tmp_path / "x.txt"
+    path.write_text("hi")
+    with pytest.raises(SystemExit):
+        main(["check", str(path)])
+    assert "is not a notebook file" in capsys.readouterr().err
