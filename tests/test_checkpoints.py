@@ -32,7 +32,10 @@ def test_mismatched_config_is_a_clear_error(tmp_path):
     meta = json.loads((tmp_path / META).read_text())
     meta["model_config"]["d_model"] = 48
     (tmp_path / META).write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match=r"do not fit this model's config:\n.*embed.weight"):
+    with pytest.raises(
+        ValueError,
+        match=r"do not fit this model's config:\n.*k.bias: checkpoint \(32,\) vs model \(48,\)",
+    ):
         load_checkpoint(tmp_path)
 
 

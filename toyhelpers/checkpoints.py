@@ -108,7 +108,7 @@ def load_weights(model: TransformerBridge, state: dict[str, torch.Tensor], sourc
         raise ValueError(
             f"the weights in {source} do not fit this model's config:\n  "
             + "\n  ".join(problems)
-            + "\nBuild the model from the checkpoint's own config (load_checkpoint does this)."
+            + "\nThe model must be built with the config the weights were trained with."
         )
     model.load_state_dict(state)
 

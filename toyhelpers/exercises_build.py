@@ -11,6 +11,7 @@ from it. Conventions in a solution notebook:
 - In a markdown cell, `<!-- BEGIN SOLUTION -->...<!-- END SOLUTION -->` becomes
   `*Your answer here.*`.
 - Cells tagged `solution-only` are left out of the exercise.
+- Colab badges and the Colab install line are pointed at `COURSE_REPO`.
 - Links to `/solutions/NN_slug.ipynb` (the Colab badge) point to `/notebooks/NN_slug.ipynb`,
   and " (solutions)" is dropped from the title, the first heading of the first markdown cell.
 
@@ -35,6 +36,11 @@ from nbformat import NotebookNode
 SOLUTION_ONLY_TAG = "solution-only"
 STUB_RAISE = 'raise NotImplementedError("exercise: write this part")'
 ANSWER_PLACEHOLDER = "*Your answer here.*"
+
+# Where the course is hosted: Colab badges and the Colab install line point here.
+COURSE_REPO = "toy-models-course/toy-models"
+_COLAB_URL = re.compile(r"colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/main/")
+_INSTALL_URL = re.compile(r"git\+https://github\.com/[\w.-]+/[\w.-]+?(?=[\s\"'@]|$)")
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
@@ -65,9 +71,15 @@ def normalise(nb: NotebookNode) -> NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+        cell.source = _point_at_repo(cell.source)
         cell.id = _unique_id(cell.get("id"), index, used)
         used.add(cell.id)
     return nb
+
+
+def _point_at_repo(source: str) -> str:
+    source = _COLAB_URL.sub(f"colab.research.google.com/github/{COURSE_REPO}/blob/main/", source)
+    return _INSTALL_URL.sub(f"git+https://github.com/{COURSE_REPO}", source)
 
 
 def _unique_id(current: str | None, index: int, used: set[str]) -> str:

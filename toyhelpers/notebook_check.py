@@ -42,13 +42,11 @@ class ExerciseReport:
     message: str = ""
 
 
-def run_checks(
-    path: str | Path, timeout: int = 600, kernel_name: str = "python3"
-) -> list[ExerciseReport]:
-    """Execute the notebook at `path` (in its folder) and report each exercise.
+def execute(path: str | Path, timeout: int = 600, kernel_name: str = "python3") -> NotebookNode:
+    """Run the notebook at `path` in its folder and return it with its outputs.
 
     `timeout` is per cell, in seconds. Cells that raise do not stop the run; a timeout or a
-    dead kernel does, and the exercises after it are "not reached".
+    dead kernel does, and the cells after it keep no outputs.
     """
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
@@ -62,8 +60,15 @@ def run_checks(
     try:
         client.execute()
     except (CellTimeoutError, DeadKernelError):
-        pass  # `nb` keeps the outputs of the cells that ran; the rest read as not reached
-    return read_reports(nb)
+        pass  # `nb` keeps the outputs of the cells that ran
+    return nb
+
+
+def run_checks(
+    path: str | Path, timeout: int = 600, kernel_name: str = "python3"
+) -> list[ExerciseReport]:
+    """Execute the notebook at `path` and report each exercise (see `execute`)."""
+    return read_reports(execute(path, timeout, kernel_name))
 
 
 def find_exercises(nb: NotebookNode) -> list[str]:

@@ -38,18 +38,21 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "sort_fixed": Recipe(
         task="sort_fixed",
-        model=dict(n_layers=2, d_model=64, n_heads=2, attn_only=True),
+        model=dict(n_layers=1, d_model=64, n_heads=2, attn_only=True),
         train=TrainConfig(
-            steps=6_000,
+            steps=30_000,
             batch_size=256,
             lr=2e-3,
             weight_decay=0.01,
             warmup_steps=200,
             eval_every=250,
-            stop_at=0.995,
+            stop_at=0.997,
         ),
         fast=dict(steps=300, eval_every=100, stop_at=None),
-        notes="2-layer attention-only, no LayerNorm; stops at 99.5% whole-list accuracy.",
+        notes=(
+            "1 layer, 2 heads, attention only, no LayerNorm. One head of d_model 128 "
+            "plateaus near 97%; 2 layers reach 99% about 3x sooner but are harder to read."
+        ),
     ),
 }
 
