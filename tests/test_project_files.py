@@ -55,3 +55,12 @@ def test_readme_table_lists_every_notebook():
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
         assert f"notebooks/{path.name}" in readme, f"{path.name} is missing from README's table"
         assert (ROOT / "notebooks" / path.name).exists()
+
+
+def test_saved_sweeps_load_and_unknown_names_fail():
+    from toyhelpers.sweeps import SWEEPS, load_results
+
+    for name in SWEEPS:
+        assert load_results(name)["rows"], name
+    with pytest.raises(ValueError, match="known sweeps"):
+        load_results("nope")

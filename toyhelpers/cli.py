@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     train.add_argument("--steps", type=int, default=None, help="override the number of steps")
     train.add_argument("--seed", type=int, default=None, help="override the seed")
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for torch (default 1: the models are tiny)",
+    )
 
     ev = sub.add_parser("eval", help="measure a model on fresh data")
     ev.add_argument("name", help="task name")
@@ -71,6 +77,7 @@ def _cmd_list() -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from toyhelpers.device import limit_cpu_threads, pick_device
     from toyhelpers.models import make_transformer, n_params
     from toyhelpers.recipes import get_recipe
     from toyhelpers.training import train
@@ -82,7 +89,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("runs") / args.name)
     model = make_transformer(recipe.model_config(task), seed=config.seed)
     print(f"training {task} | {n_params(model):,} parameters | {recipe.notes}")
-    result = train(model, task, config, out_dir=out, resume=args.resume, device=args.device)
+    device = pick_device(args.device)
+    limit_cpu_threads(device, args.threads)
+    result = train(model, task, config, out_dir=out, resume=args.resume, device=device)
     print(
         f"done: {result.steps} steps in {result.seconds:.0f}s | "
         + " | ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())

@@ -33,3 +33,14 @@ def pick_device(requested: str | torch.device | None = None) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError("device 'mps' was asked for, but it is not available; use 'cpu' or 'auto'")
     return device
+
+
+def limit_cpu_threads(device: torch.device, threads: int | None = None) -> int:
+    """On a CPU, run torch on `threads` threads (1 by default) and return the number.
+
+    The course's models are so small that a second thread costs more in synchronisation
+    than it gains, and it collides with anything else running on a 2-core machine.
+    """
+    if device.type == "cpu":
+        torch.set_num_threads(threads or 1)
+    return torch.get_num_threads()

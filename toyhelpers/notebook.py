@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from toyhelpers.device import pick_device
+from toyhelpers.device import limit_cpu_threads, pick_device
 
 FAST_ENV = "TOYHELPERS_FAST"
 
@@ -22,11 +22,12 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def setup(seed: int = 0, device: str | None = None) -> torch.device:
-    """Pick the device and plot renderer, seed torch, and say what was chosen."""
+def setup(seed: int = 0, device: str | None = None, threads: int | None = None) -> torch.device:
+    """Pick the device, CPU threads and plot renderer, seed torch, and say what was chosen."""
     from toyhelpers.plotting import set_renderer
 
     chosen = pick_device(device)
+    limit_cpu_threads(chosen, threads)
     renderer = set_renderer()
     torch.manual_seed(seed)
     mode = "fast (short runs, shipped checkpoints)" if fast_mode() else "full"

@@ -45,10 +45,10 @@ RECIPES: dict[str, Recipe] = {
             lr=2e-3,
             weight_decay=0.01,
             warmup_steps=200,
-            eval_every=250,
-            stop_at=0.997,
+            lr_schedule="cosine",
+            eval_every=500,
         ),
-        fast=dict(steps=300, eval_every=100, stop_at=None),
+        fast=dict(steps=300, eval_every=100),
         notes=(
             "1 layer, 2 heads, attention only, no LayerNorm. One head of d_model 128 "
             "plateaus near 97%; 2 layers reach 99% about 3x sooner but are harder to read."

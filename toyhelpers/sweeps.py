@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from toyhelpers.checkpoints import atomic_write
-from toyhelpers.models import make_transformer
+from toyhelpers.models import ModelConfig, make_transformer, n_params
 from toyhelpers.recipes import get_recipe
 from toyhelpers.training import train
 
@@ -43,6 +43,33 @@ def save_results(name: str, results: dict[str, Any]) -> Path:
     return path
 
 
+def _run(
+    recipe,
+    task,
+    arch: dict[str, Any],
+    seed: int,
+    threshold: float,
+    metric: str,
+    max_steps: int | None,
+    progress: bool,
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {"stop_at": threshold, "stop_metric": metric, "seed": seed}
+    if max_steps is not None:
+        changes["steps"] = max_steps
+    config = dataclasses.replace(recipe.train, **changes)
+    model = make_transformer(ModelConfig.for_task(task, **arch), seed=seed)
+    result = train(model, task, config, progress=progress)
+    return {
+        "seed": seed,
+        "steps_to_target": result.steps_to(metric, threshold),
+        "max_steps": config.steps,
+        "final": result.metrics.get(metric),
+        "best": max(result.history[metric]),
+        "n_params": n_params(model),
+        "seconds": round(result.seconds, 1),
+    }
+
+
 def setting_sweep(
     recipe_name: str,
     setting: str,
@@ -54,28 +81,36 @@ def setting_sweep(
     seeds: tuple[int, ...] = (0,),
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Train the recipe's model for each task setting value; record steps to `threshold`."""
+    """Train the recipe's model for each value of a task setting; record steps to target."""
     recipe = get_recipe(recipe_name)
     rows = []
     for value in values:
+        task = recipe.make_task(**{setting: value})
         for seed in seeds:
-            task = recipe.make_task(**{setting: value})
-            changes: dict[str, Any] = {"stop_at": threshold, "stop_metric": metric, "seed": seed}
-            if max_steps is not None:
-                changes["steps"] = max_steps
-            config = dataclasses.replace(recipe.train, **changes)
-            model = make_transformer(recipe.model_config(task), seed=seed)
-            result = train(model, task, config, progress=progress)
-            rows.append(
-                {
-                    setting: value,
-                    "seed": seed,
-                    "steps_to_target": result.steps_to(metric, threshold),
-                    "max_steps": config.steps,
-                    "final": result.metrics.get(metric),
-                    "seconds": round(result.seconds, 1),
-                }
-            )
+            row = _run(recipe, task, recipe.model, seed, threshold, metric, max_steps, progress)
+            rows.append({setting: value, **row})
+            print(rows[-1], flush=True)
+    return rows
+
+
+def architecture_sweep(
+    recipe_name: str,
+    architectures: dict[str, dict[str, Any]],
+    *,
+    threshold: float = 0.99,
+    metric: str = "accuracy",
+    max_steps: int | None = None,
+    seeds: tuple[int, ...] = (0,),
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Train each named architecture on the recipe's task and training config."""
+    recipe = get_recipe(recipe_name)
+    task = recipe.make_task()
+    rows = []
+    for label, arch in architectures.items():
+        for seed in seeds:
+            row = _run(recipe, task, arch, seed, threshold, metric, max_steps, progress)
+            rows.append({"architecture": label, **arch, **row})
             print(rows[-1], flush=True)
     return rows
 
@@ -85,7 +120,23 @@ def _sort_fixed_lengths() -> dict[str, Any]:
     return {"setting": "length", "metric": "accuracy", "threshold": 0.99, "rows": rows}
 
 
-SWEEPS = {"sort_fixed_lengths": _sort_fixed_lengths}
+def _sort_fixed_architectures() -> dict[str, Any]:
+    attn = dict(attn_only=True)
+    architectures = {
+        "1 layer, 1 head, d_model 32": dict(n_layers=1, n_heads=1, d_model=32, **attn),
+        "1 layer, 1 head, d_model 128": dict(n_layers=1, n_heads=1, d_model=128, **attn),
+        "1 layer, 2 heads, d_model 32": dict(n_layers=1, n_heads=2, d_model=32, **attn),
+        "1 layer, 2 heads, d_model 64 (recipe)": dict(n_layers=1, n_heads=2, d_model=64, **attn),
+        "2 layers, 2 heads, d_model 64": dict(n_layers=2, n_heads=2, d_model=64, **attn),
+    }
+    rows = architecture_sweep("sort_fixed", architectures, max_steps=20_000)
+    return {"metric": "accuracy", "threshold": 0.99, "rows": rows}
+
+
+SWEEPS = {
+    "sort_fixed_lengths": _sort_fixed_lengths,
+    "sort_fixed_architectures": _sort_fixed_architectures,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.98)
     warmup_steps: int = 100
+    lr_schedule: str = "constant"  # after warm-up: "constant", or "cosine" decay to 10%
     grad_clip: float | None = 1.0
     train_size: int | None = None  # None: fresh data every step; else a fixed training set
     eval_every: int = 250
@@ -59,6 +60,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.train_size is not None and self.train_size < 1:
             raise ValueError(f"train_size must be None or a positive int, got {self.train_size!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(
+                f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}"
+            )
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
 
@@ -117,8 +122,18 @@ class _Data:
 
 
 def _schedule(config: TrainConfig):
+    """Learning-rate multiplier per step: linear warm-up, then constant or cosine to 10%."""
     warmup = max(config.warmup_steps, 1)
-    return lambda step: min(1.0, (step + 1) / warmup)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.lr_schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, config.steps - warmup))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
 
 
 def train(

@@ -1,0 +1,1 @@
+"""Inline checks for each notebook's exercises, one module per notebook."""
