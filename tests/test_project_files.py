@@ -58,9 +58,10 @@ def test_readme_table_lists_every_notebook():
 
 
 def test_saved_sweeps_load_and_unknown_names_fail():
-    from toyhelpers.sweeps import SWEEPS, load_results
+    from toyhelpers.recipes import all_sweeps
+    from toyhelpers.sweeps import load_results
 
-    for name in SWEEPS:
+    for name in all_sweeps():
         assert load_results(name)["rows"], name
     with pytest.raises(ValueError, match="known sweeps"):
         load_results("nope")

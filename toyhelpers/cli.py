@@ -59,10 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_list() -> int:
     from toyhelpers.checkpoints import pretrained_dir
-    from toyhelpers.recipes import RECIPES
+    from toyhelpers.recipes import all_recipes
     from toyhelpers.tasks.base import _REGISTRY, list_tasks
 
     names = list_tasks()
+    recipes = all_recipes()
     width = max(len(n) for n in names)
     print(f"{'task':<{width}}  recipe  pretrained  description")
     for name in names:
@@ -71,7 +72,7 @@ def _cmd_list() -> int:
             shipped = "yes"
         except ValueError:
             shipped = "no"
-        recipe = "yes" if name in RECIPES else "no"
+        recipe = "yes" if name in recipes else "no"
         print(f"{name:<{width}}  {recipe:<6}  {shipped:<10}  {_REGISTRY[name].description}")
     return 0
 

@@ -22,7 +22,7 @@ import torch
 
 from toyhelpers.checkpoints import atomic_write
 from toyhelpers.models import ModelConfig, make_transformer, n_params
-from toyhelpers.recipes import get_recipe
+from toyhelpers.recipes import all_sweeps, get_recipe
 from toyhelpers.training import train
 
 
@@ -33,7 +33,8 @@ def results_path(name: str) -> Path:
 def load_results(name: str) -> dict[str, Any]:
     path = results_path(name)
     if not path.exists():
-        raise ValueError(f"no saved results called {name!r}; known sweeps: {', '.join(SWEEPS)}")
+        known = ", ".join(sorted(all_sweeps()))
+        raise ValueError(f"no saved results called {name!r}; known sweeps: {known}")
     return json.loads(path.read_text())
 
 
@@ -115,38 +116,15 @@ def architecture_sweep(
     return rows
 
 
-def _sort_fixed_lengths() -> dict[str, Any]:
-    rows = setting_sweep("sort_fixed", "length", [2, 3, 4, 5, 6, 8], max_steps=30_000)
-    return {"setting": "length", "metric": "accuracy", "threshold": 0.99, "rows": rows}
-
-
-def _sort_fixed_architectures() -> dict[str, Any]:
-    attn = dict(attn_only=True)
-    architectures = {
-        "1 layer, 1 head, d_model 32": dict(n_layers=1, n_heads=1, d_model=32, **attn),
-        "1 layer, 1 head, d_model 128": dict(n_layers=1, n_heads=1, d_model=128, **attn),
-        "1 layer, 2 heads, d_model 32": dict(n_layers=1, n_heads=2, d_model=32, **attn),
-        "1 layer, 2 heads, d_model 64 (recipe)": dict(n_layers=1, n_heads=2, d_model=64, **attn),
-        "2 layers, 2 heads, d_model 64": dict(n_layers=2, n_heads=2, d_model=64, **attn),
-    }
-    rows = architecture_sweep("sort_fixed", architectures, max_steps=20_000)
-    return {"metric": "accuracy", "threshold": 0.99, "rows": rows}
-
-
-SWEEPS = {
-    "sort_fixed_lengths": _sort_fixed_lengths,
-    "sort_fixed_architectures": _sort_fixed_architectures,
-}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("name", choices=sorted(SWEEPS))
+    sweeps = all_sweeps()
+    parser.add_argument("name", choices=sorted(sweeps))
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    results = SWEEPS[args.name]()
+    results = sweeps[args.name]()
     results["machine"] = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

@@ -1,11 +1,9 @@
-"""Tasks: one module per family, registered by name.
+"""Tasks: one module per family, each registering its tasks by name.
 
-`FAMILIES` lists the modules that hold tasks; they are imported on the first call to
-`list_tasks` or `get_task`, never when `toyhelpers` itself is imported.
+Every module in this package except `base` is a family; they are imported on the first
+call to `list_tasks` or `get_task`, never when `toyhelpers` itself is imported.
 """
 
 from toyhelpers.tasks.base import Batch, Task, get_task, list_tasks, register
 
-FAMILIES = ["sorting"]
-
-__all__ = ["Batch", "Task", "get_task", "list_tasks", "register", "FAMILIES"]
+__all__ = ["Batch", "Task", "get_task", "list_tasks", "register"]

@@ -190,13 +190,20 @@ def register(name: str) -> Callable[[T], T]:
     return wrap
 
 
+def family_modules(package: str) -> list[str]:
+    """Names of the modules of `package` (a toyhelpers subpackage), `base` excluded."""
+    import importlib
+    import pkgutil
+
+    path = importlib.import_module(package).__path__
+    return sorted(m.name for m in pkgutil.iter_modules(path) if m.name != "base")
+
+
 def _load_families() -> None:
     # Importing a family module registers its tasks; done on first use, not at import.
     import importlib
 
-    from toyhelpers.tasks import FAMILIES
-
-    for module in FAMILIES:
+    for module in family_modules("toyhelpers.tasks"):
         importlib.import_module(f"toyhelpers.tasks.{module}")
 
 

@@ -1,0 +1,36 @@
+"""`Recipe`: the documented model and training config of one task."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from toyhelpers.models import ModelConfig
+from toyhelpers.tasks.base import Task, get_task
+from toyhelpers.training import TrainConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What `toyhelpers train NAME` runs: task settings, architecture, training config.
+
+    `fast` holds the overrides of a short run (tests, CI's fast mode).
+    """
+
+    task: str
+    model: dict[str, Any]
+    train: TrainConfig
+    fast: dict[str, Any] = field(default_factory=dict)
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+    def make_task(self, **overrides: Any) -> Task:
+        return get_task(self.task, **{**self.task_settings, **overrides})
+
+    def model_config(self, task: Task) -> ModelConfig:
+        return ModelConfig.for_task(task, **self.model)
+
+    def train_config(self, fast: bool = False, **overrides: Any) -> TrainConfig:
+        changes = {**(self.fast if fast else {}), **overrides}
+        return dataclasses.replace(self.train, **changes)

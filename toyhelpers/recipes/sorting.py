@@ -1,0 +1,57 @@
+"""Recipes and sweeps for the sorting tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toyhelpers.recipes.base import Recipe
+from toyhelpers.training import TrainConfig
+
+RECIPES: dict[str, Recipe] = {
+    "sort_fixed": Recipe(
+        task="sort_fixed",
+        model=dict(n_layers=1, d_model=64, n_heads=2, attn_only=True),
+        train=TrainConfig(
+            steps=30_000,
+            batch_size=256,
+            lr=2e-3,
+            weight_decay=0.01,
+            warmup_steps=200,
+            lr_schedule="cosine",
+            eval_every=500,
+        ),
+        fast=dict(steps=300, eval_every=100),
+        notes=(
+            "1 layer, 2 heads, attention only, no LayerNorm. One head of d_model 128 "
+            "plateaus near 97%; 2 layers reach 99% about 3x sooner but are harder to read."
+        ),
+    ),
+}
+
+
+def _sort_fixed_lengths() -> dict[str, Any]:
+    from toyhelpers.sweeps import setting_sweep
+
+    rows = setting_sweep("sort_fixed", "length", [2, 3, 4, 5, 6, 8], max_steps=30_000)
+    return {"setting": "length", "metric": "accuracy", "threshold": 0.99, "rows": rows}
+
+
+def _sort_fixed_architectures() -> dict[str, Any]:
+    from toyhelpers.sweeps import architecture_sweep
+
+    attn = dict(attn_only=True)
+    architectures = {
+        "1 layer, 1 head, d_model 32": dict(n_layers=1, n_heads=1, d_model=32, **attn),
+        "1 layer, 1 head, d_model 128": dict(n_layers=1, n_heads=1, d_model=128, **attn),
+        "1 layer, 2 heads, d_model 32": dict(n_layers=1, n_heads=2, d_model=32, **attn),
+        "1 layer, 2 heads, d_model 64 (recipe)": dict(n_layers=1, n_heads=2, d_model=64, **attn),
+        "2 layers, 2 heads, d_model 64": dict(n_layers=2, n_heads=2, d_model=64, **attn),
+    }
+    rows = architecture_sweep("sort_fixed", architectures, max_steps=20_000)
+    return {"metric": "accuracy", "threshold": 0.99, "rows": rows}
+
+
+SWEEPS = {
+    "sort_fixed_lengths": _sort_fixed_lengths,
+    "sort_fixed_architectures": _sort_fixed_architectures,
+}
