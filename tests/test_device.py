@@ -31,7 +31,9 @@ def test_cpu_threads_default_to_one():
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("", False), ("0", False)])
+@pytest.mark.parametrize(
+    "value, expected", [("1", True), ("true", True), ("", False), ("0", False)]
+)
 def test_fast_mode_reads_the_environment(monkeypatch, value, expected):
     monkeypatch.setenv("TOYHELPERS_FAST", value)
     assert fast_mode() is expected

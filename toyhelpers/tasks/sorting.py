@@ -70,3 +70,86 @@ class SortFixed(Task):
         scored = torch.zeros_like(tokens, dtype=torch.bool)
         scored[:, self.length + 2 :] = True
         return Batch(tokens, scored)
+
+
+@register("sort_variable")
+@dataclass(frozen=True)
+class SortVariable(Task):
+    """Sort a list of 1..max_length integers: `START x1..xk MID y1..yk EOS PAD..`.
+
+    Each list length k is drawn uniformly from min_length..max_length and values from
+    0..n_values-1 (duplicates allowed). Every sequence is padded with PAD to the room of a
+    `pad_length`-long list (default max_length), so a model trained with a larger
+    `pad_length` can be shown longer lists than it was trained on. The scored positions
+    are y1..yk and EOS, never PAD.
+    """
+
+    description = "sort a list of variable length: START x1..xk MID y1..yk EOS PAD.."
+
+    max_length: int = 5
+    n_values: int = 20
+    min_length: int = 1
+    pad_length: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_length, int) or not 1 <= self.max_length <= MAX_LENGTH:
+            raise ValueError(
+                f"max_length must be an int in 1..{MAX_LENGTH}, got {self.max_length!r}"
+            )
+        if not isinstance(self.min_length, int) or not 1 <= self.min_length <= self.max_length:
+            raise ValueError(
+                f"min_length must be an int in 1..max_length={self.max_length}, "
+                f"got {self.min_length!r}"
+            )
+        if not isinstance(self.n_values, int) or not 2 <= self.n_values <= MAX_VALUES:
+            raise ValueError(f"n_values must be an int in 2..{MAX_VALUES}, got {self.n_values!r}")
+        if self.pad_length is not None and (
+            not isinstance(self.pad_length, int)
+            or not self.max_length <= self.pad_length <= MAX_LENGTH
+        ):
+            raise ValueError(
+                f"pad_length must be None or an int in max_length={self.max_length}.."
+                f"{MAX_LENGTH}, got {self.pad_length!r}"
+            )
+
+    @property
+    def vocab(self) -> list[str]:
+        return [str(v) for v in range(self.n_values)] + ["START", "MID", "EOS", "PAD"]
+
+    @property
+    def room(self) -> int:
+        """The longest list the sequence layout has room for."""
+        return self.max_length if self.pad_length is None else self.pad_length
+
+    @property
+    def seq_len(self) -> int:
+        return 2 * self.room + 3
+
+    def _generate(self, n: int, gen: torch.Generator, device: torch.device) -> Batch:
+        start, mid, eos, pad = (self.n_values + i for i in range(4))
+        span = self.max_length - self.min_length + 1
+        lengths = self.min_length + torch.randint(0, span, (n,), generator=gen, device=device)
+        values = torch.randint(0, self.n_values, (n, self.max_length), generator=gen, device=device)
+        slot = torch.arange(self.max_length, device=device)
+        present = slot[None, :] < lengths[:, None]
+        # Values past the list's end sort last (n_values is larger than any value), so the
+        # first k sorted entries are exactly the sorted list.
+        ordered = values.masked_fill(~present, self.n_values).sort(dim=-1).values
+        tokens = torch.full((n, self.seq_len), pad, dtype=torch.long, device=device)
+        scored = torch.zeros_like(tokens, dtype=torch.bool)
+        rows = torch.arange(n, device=device)
+        tokens[:, 0] = start
+        tokens[:, 1 : self.max_length + 1] = torch.where(present, values, pad)
+        tokens[rows, lengths + 1] = mid
+        for i in range(self.max_length):
+            keep = i < lengths
+            pos = lengths[keep] + 2 + i
+            tokens[rows[keep], pos] = ordered[keep, i]
+            scored[rows[keep], pos] = True
+        tokens[rows, 2 * lengths + 2] = eos
+        scored[rows, 2 * lengths + 2] = True
+        return Batch(tokens, scored)
+
+    def list_lengths(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, " batch"]:
+        """The length k of each list: MID sits at position k + 1."""
+        return (tokens == self.n_values + 1).int().argmax(dim=-1) - 1
