@@ -60,11 +60,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default=None)
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (as training uses)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     args = parser.parse_args()
 
     device = th.pick_device(args.device)
-    th.device.limit_cpu_threads(device, args.threads)
+    th.device.set_cpu_threads(device, args.threads)
     recipe = get_recipe("sort_fixed")
     task = recipe.make_task()
     model_config = recipe.model_config(task)

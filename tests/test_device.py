@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from toyhelpers.device import limit_cpu_threads, pick_device
+from toyhelpers.device import pick_device, set_cpu_threads
 from toyhelpers.notebook import fast_mode
 
 
@@ -22,11 +22,13 @@ def test_unknown_device_lists_the_choices():
         pick_device("tpu")
 
 
-def test_cpu_threads_default_to_one():
+def test_cpu_threads_are_set_only_when_asked():
     before = torch.get_num_threads()
     try:
-        assert limit_cpu_threads(torch.device("cpu")) == 1
-        assert limit_cpu_threads(torch.device("cpu"), 2) == 2
+        assert set_cpu_threads(torch.device("cpu")) == before
+        assert set_cpu_threads(torch.device("cpu"), 1) == 1
+        with pytest.raises(ValueError, match="threads must be a positive int"):
+            set_cpu_threads(torch.device("cpu"), 0)
     finally:
         torch.set_num_threads(before)
 

@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=None,
-        help="CPU threads for torch (default 1: the models are tiny)",
+        help="CPU threads for torch (default: torch's own choice)",
     )
 
     ev = sub.add_parser("eval", help="measure a model on fresh data")
@@ -78,7 +78,7 @@ def _cmd_list() -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from toyhelpers.device import limit_cpu_threads, pick_device
+    from toyhelpers.device import pick_device, set_cpu_threads
     from toyhelpers.models import make_transformer, n_params
     from toyhelpers.recipes import get_recipe
     from toyhelpers.training import train
@@ -91,7 +91,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = make_transformer(recipe.model_config(task), seed=config.seed)
     print(f"training {task} | {n_params(model):,} parameters | {recipe.notes}")
     device = pick_device(args.device)
-    limit_cpu_threads(device, args.threads)
+    set_cpu_threads(device, args.threads)
     result = train(model, task, config, out_dir=out, resume=args.resume, device=device)
     print(
         f"done: {result.steps} steps in {result.seconds:.0f}s | "

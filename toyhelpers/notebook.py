@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from toyhelpers.device import limit_cpu_threads, pick_device
+from toyhelpers.device import pick_device, set_cpu_threads
 
 FAST_ENV = "TOYHELPERS_FAST"
 
@@ -27,7 +27,7 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = None) 
     from toyhelpers.plotting import set_renderer
 
     chosen = pick_device(device)
-    limit_cpu_threads(chosen, threads)
+    set_cpu_threads(chosen, threads)
     renderer = set_renderer()
     torch.manual_seed(seed)
     mode = "fast (short runs, shipped checkpoints)" if fast_mode() else "full"
