@@ -75,3 +75,21 @@ def test_weights_file_is_safetensors(tmp_path):
     from safetensors.torch import load_file
 
     assert "embed.weight" in load_file(str(tmp_path / WEIGHTS))
+
+
+def shipped_names():
+    root = th.checkpoints.pretrained_dir("sort_fixed").parent
+    return sorted(p.name for p in root.iterdir() if (p / META).exists())
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_every_shipped_checkpoint_matches_its_recorded_metrics(name):
+    """Each shipped model is re-measured on fresh data; it must match what meta.json says."""
+    model = th.load_pretrained(name)
+    assert model.meta["task"] == name
+    assert model.meta["steps"] > 0 and "train_config" in model.meta
+    metrics = th.evaluate(model, model.task, n=2000, seed=31337)
+    for key in ("accuracy", "token_accuracy"):
+        assert abs(metrics[key] - model.meta["metrics"][key]) < 0.015, (name, key)
+    size = sum(p.stat().st_size for p in th.checkpoints.pretrained_dir(name).glob("*"))
+    assert size < 5_000_000
