@@ -2,9 +2,11 @@
 
 Data is made on the training device: either a fresh batch every step (tasks with
 effectively unlimited data, like sorting) or a fixed training set sampled in minibatches
-or used whole (full-batch, as grokking needs). The loop evaluates on held-out data every
-`eval_every` steps, stops once a target metric is reached, and writes its full state to
-`out_dir/last.pt` atomically so an interrupted run resumes where it stopped.
+or used whole (full-batch, as grokking needs). A task with its own finite training set
+(`task.train_set()`, the modular arithmetic tasks) trains on exactly that set. The loop
+evaluates on held-out data every `eval_every` steps, stops once a target metric is
+reached, and writes its full state to `out_dir/last.pt` atomically so an interrupted run
+resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class TrainConfig:
     lr_schedule: str = "constant"  # after warm-up: "constant", or "cosine" decay to 10%
     grad_clip: float | None = 1.0
     train_size: int | None = None  # None: fresh data every step; else a fixed training set
+    # (ignored for tasks with their own training set, e.g. mod_add)
     eval_every: int = 250
     eval_size: int = 2_000
     stop_at: float | None = None  # stop once the eval metric `stop_metric` reaches this
@@ -106,8 +109,8 @@ class _Data:
         # used and never cross the bus; a seed gives the same stream on the same device.
         self.gen = make_generator(config.seed + DATA_SEED_OFFSET, device)
         self.device = device
-        self.fixed: Batch | None = None
-        if config.train_size is not None:
+        self.fixed: Batch | None = task.train_set(device)
+        if self.fixed is None and config.train_size is not None:
             self.fixed = task.sample(config.train_size, self.gen)
 
     def next(self) -> Batch:

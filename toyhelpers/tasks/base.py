@@ -121,6 +121,13 @@ class Task:
         """
         return self._generate(n, gen, gen.device)
 
+    def train_set(self, device: torch.device | str = "cpu") -> Batch | None:
+        """The task's own fixed training set, for tasks with a finite dataset (None here).
+
+        When a task returns one, the training loop trains on exactly that set.
+        """
+        return None
+
     def config(self) -> dict[str, Any]:
         """The task's settings, enough to rebuild it with `get_task(name, **config)`."""
         return dataclasses.asdict(self)  # type: ignore[call-overload]

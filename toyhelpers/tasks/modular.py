@@ -1,0 +1,188 @@
+"""Modular arithmetic on Z_p: the grokking tasks (seed problems 3.4, 3.23, 3.26, 3.25, 3.11).
+
+The whole dataset is every pair (a, b) in Z_p x Z_p. A fixed fraction of the pairs,
+chosen by `split_seed`, is the training set; the rest is held out. Unlike the other
+tasks, data is finite, so these tasks expose both halves:
+
+- `split("train")` / `split("test")` / `split("all")`: every pair of that part, in the
+  order a*p + b, as one deterministic batch;
+- `generate(n, seed)` draws `n` pairs (with replacement) from the **test** pairs only, so
+  `evaluate()` and `toyhelpers eval` measure generalisation, never memorisation;
+- `sample(n, gen)` draws from the **train** pairs, so nothing can train on test pairs by
+  accident; the training loop uses `split("train")` whole (see `toyhelpers.training`).
+
+Token `str(v)` has id v for v in 0..p-1, and `=` is id p.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
+
+from toyhelpers.tasks.base import Batch, Task, register, sequence_metrics, shifted
+
+MAX_P = 1000
+SplitName = Literal["train", "test", "all"]
+
+
+def is_prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
+
+
+@dataclass(frozen=True)
+class _Modular(Task):
+    """Shared settings, validation and split of the modular tasks (not registered)."""
+
+    p: int = 113
+    train_fraction: float = 0.3
+    split_seed: int = 0
+
+    # The operation behind each scored output, in order ("add": a+b, "sub": a-b mod p).
+    operations: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.p, int) or not 2 <= self.p <= MAX_P or not is_prime(self.p):
+            raise ValueError(f"p must be a prime int in 2..{MAX_P} (e.g. 113), got {self.p!r}")
+        fraction = self.train_fraction
+        if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise ValueError(f"train_fraction must be a number in (0, 1), got {fraction!r}")
+        n_train = self.n_train
+        if not 1 <= n_train <= self.p**2 - 1:
+            raise ValueError(
+                f"train_fraction={fraction} of the {self.p**2} pairs gives {n_train} training "
+                "pairs; both the train and the test split need at least one pair"
+            )
+        if not isinstance(self.split_seed, int) or self.split_seed < 0:
+            raise ValueError(f"split_seed must be a non-negative int, got {self.split_seed!r}")
+
+    # -- what subclasses provide ------------------------------------------------------
+    def answers(self, a: Int[Tensor, " n"], b: Int[Tensor, " n"]) -> Int[Tensor, "n out"]:
+        raise NotImplementedError
+
+    # -- format -------------------------------------------------------------------------
+    @property
+    def vocab(self) -> list[str]:
+        return [str(v) for v in range(self.p)] + ["="]
+
+    @property
+    def seq_len(self) -> int:
+        return 3 + len(self.operations)
+
+    @property
+    def n_train(self) -> int:
+        return round(self.train_fraction * self.p**2)
+
+    # -- the split ----------------------------------------------------------------------
+    def train_indices(self) -> Int[Tensor, " n_train"]:
+        """Pair indices a*p + b of the training set, sorted; a pure function of split_seed."""
+        gen = torch.Generator().manual_seed(self.split_seed)
+        perm = torch.randperm(self.p**2, generator=gen)
+        return perm[: self.n_train].sort().values
+
+    def train_mask(self) -> Bool[Tensor, "a b"]:
+        """True where the pair (a, b) is in the training set."""
+        mask = torch.zeros(self.p**2, dtype=torch.bool)
+        mask[self.train_indices()] = True
+        return mask.view(self.p, self.p)
+
+    def _indices(self, name: SplitName) -> Int[Tensor, " n"]:
+        if name == "train":
+            return self.train_indices()
+        if name == "test":
+            return (~self.train_mask()).flatten().nonzero().squeeze(-1)
+        if name == "all":
+            return torch.arange(self.p**2)
+        raise ValueError(f"split name must be 'train', 'test' or 'all', got {name!r}")
+
+    def split(self, name: SplitName, device: torch.device | str = "cpu") -> Batch:
+        """Every pair of the train / test split (or all p² pairs), in the order a*p + b."""
+        return self._batch(self._indices(name)).to(device)
+
+    def _batch(self, index: Int[Tensor, " n"]) -> Batch:
+        a, b = index // self.p, index % self.p
+        equals = torch.full_like(a, self.p)
+        tokens = torch.cat([torch.stack([a, b, equals], dim=1), self.answers(a, b)], dim=1)
+        scored = torch.zeros_like(tokens, dtype=torch.bool)
+        scored[:, 3:] = True
+        return Batch(tokens, scored)
+
+    def _draw(self, name: SplitName, n: int, gen: torch.Generator) -> Batch:
+        index = self._indices(name).to(gen.device)
+        pick = torch.randint(0, len(index), (n,), generator=gen, device=gen.device)
+        return self._batch(index[pick])
+
+    def _generate(self, n: int, gen: torch.Generator, device: torch.device) -> Batch:
+        # generate() and evaluate() see held-out pairs only: they measure generalisation.
+        return self._draw("test", n, gen).to(device)
+
+    def train_set(self, device: torch.device | str = "cpu") -> Batch:
+        return self.split("train", device)
+
+    def sample(self, n: int, gen: torch.Generator) -> Batch:
+        """`n` training pairs drawn with replacement (never a test pair)."""
+        return self._draw("train", n, gen)
+
+
+@register("mod_add")
+@dataclass(frozen=True)
+class ModAdd(_Modular):
+    """`a b = c` with c = (a + b) mod p; c is scored (predicted at the `=` position)."""
+
+    description = "a b = (a+b) mod p, p=113: train on a fraction of all pairs, test on the rest"
+    operations = ("add",)
+
+    def answers(self, a: Int[Tensor, " n"], b: Int[Tensor, " n"]) -> Int[Tensor, "n 1"]:
+        return ((a + b) % self.p).unsqueeze(-1)
+
+
+@register("mod_add_gelu")
+@dataclass(frozen=True)
+class ModAddGelu(ModAdd):
+    """Exactly the data of `mod_add`; its recipe trains a GELU model instead of ReLU."""
+
+    description = "as mod_add (same data); its recipe uses a GELU MLP"
+
+
+@register("mod_sub")
+@dataclass(frozen=True)
+class ModSub(_Modular):
+    """`a b = c` with c = (a - b) mod p; c is scored (predicted at the `=` position)."""
+
+    description = "a b = (a-b) mod p, p=113: train on a fraction of all pairs, test on the rest"
+    operations = ("sub",)
+
+    def answers(self, a: Int[Tensor, " n"], b: Int[Tensor, " n"]) -> Int[Tensor, "n 1"]:
+        return ((a - b) % self.p).unsqueeze(-1)
+
+
+@register("mod_add_sub")
+@dataclass(frozen=True)
+class ModAddSub(_Modular):
+    """One model, two outputs: `a b = s d` with s = (a + b) mod p and d = (a - b) mod p.
+
+    Both s and d are scored. s is predicted at the `=` position (token 2) and d at the
+    position holding s (token 3); under teacher forcing that position sees the true sum,
+    so a model may compute d from a, b alone or use s as well: which it does is a
+    question for notebook 11. `accuracy` needs both outputs right; `add_accuracy` and
+    `sub_accuracy` score each output alone.
+    """
+
+    description = "a b = (a+b) (a-b) mod p: one model, two scored outputs"
+    operations = ("add", "sub")
+
+    def answers(self, a: Int[Tensor, " n"], b: Int[Tensor, " n"]) -> Int[Tensor, "n 2"]:
+        return torch.stack([(a + b) % self.p, (a - b) % self.p], dim=-1)
+
+    @torch.no_grad()
+    def metrics(self, logits: Float[Tensor, "batch seq d_vocab"], batch: Batch) -> dict[str, float]:
+        result = sequence_metrics(logits, batch)
+        pred, target, _ = shifted(logits, batch)
+        correct = pred.argmax(-1) == target
+        # Shifted position 2 predicts the sum (token 3), position 3 the difference (token 4).
+        result["add_accuracy"] = correct[:, 2].float().mean().item()
+        result["sub_accuracy"] = correct[:, 3].float().mean().item()
+        return result
