@@ -23,26 +23,6 @@ def full_ov_circuit(
     return (model.W_E @ model.OV[layer, head] @ model.W_U).AB.detach()
 
 
-def full_qk_circuit(
-    model: TransformerBridge,
-    layer: int,
-    head: int,
-    query_resid: Float[Tensor, "n_q d_model"] | None = None,
-    key_resid: Float[Tensor, "n_k d_model"] | None = None,
-) -> Float[Tensor, "n_q n_k"]:
-    """Attention scores (before softmax, scaled) between query and key residual vectors.
-
-    By default both are the token embeddings W_E, giving the token-token QK circuit.
-    Query and key biases are included, so the scores are the ones a layer-0 head computes
-    for those inputs.
-    """
-    q_in = model.W_E if query_resid is None else query_resid
-    k_in = model.W_E if key_resid is None else key_resid
-    q = q_in @ model.W_Q[layer, head] + model.b_Q[layer, head]
-    k = k_in @ model.W_K[layer, head] + model.b_K[layer, head]
-    return (q @ k.T / model.cfg.d_head**0.5).detach()
-
-
 def run_with_ablation(
     model: TransformerBridge,
     tokens: Int[Tensor, "batch pos"],
@@ -78,10 +58,3 @@ def ablation_metrics(
     """The task's metrics with `heads` mean-ablated (means over `batch` itself)."""
     logits = run_with_ablation(model, batch.tokens, heads, mean_over=batch.tokens)
     return task.metrics(logits, batch)
-
-
-def argmax_attention(
-    pattern: Float[Tensor, "batch head query key"],
-) -> Int[Tensor, "batch head query"]:
-    """For each query, the key position that receives the most attention."""
-    return pattern.argmax(dim=-1)

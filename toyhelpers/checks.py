@@ -100,8 +100,3 @@ def assert_tensor(got: Any, want: torch.Tensor, what: str, *, dims: str = "") ->
         raise ExerciseFailed(
             f"{what} differs first at {at}: got {got[where].item()}, expected {want[where].item()}"
         )
-
-
-def assert_equal(got: Any, want: Any, what: str) -> None:
-    if got != want:
-        raise ExerciseFailed(f"{what}: got {got!r}, expected {want!r}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import torch
 
@@ -16,10 +15,6 @@ def fast_mode() -> bool:
     """True when $TOYHELPERS_FAST is set (CI sets it): notebooks train briefly or load
     the shipped checkpoints instead of training from scratch."""
     return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def in_colab() -> bool:
-    return "google.colab" in sys.modules
 
 
 def setup(seed: int = 0, device: str | None = None, threads: int | None = None) -> torch.device:

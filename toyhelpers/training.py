@@ -36,7 +36,10 @@ EVAL_SEED_OFFSET = 2_000
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser and schedule. The defaults suit the small sequence tasks."""
+    """Optimiser, schedule, evaluation and checkpointing.
+
+    The defaults are a generic starting point; each task's recipe sets its own values.
+    """
 
     steps: int = 5_000
     batch_size: int = 256
