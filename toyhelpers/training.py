@@ -26,7 +26,7 @@ from toyhelpers.checkpoints import TRAIN_STATE, atomic_write, save_checkpoint
 from toyhelpers.device import pick_device
 from toyhelpers.evaluation import evaluate
 from toyhelpers.models import core_module, model_config_of
-from toyhelpers.tasks.base import Batch, Task, make_generator, scored_loss
+from toyhelpers.tasks.base import Batch, Task, make_generator
 
 # Offsets that keep the model's, the training data's and the evaluation data's random
 # streams apart while all derive from one seed.
@@ -201,7 +201,7 @@ def train(
     try:
         while step < config.steps and not reached:
             batch = data.next()
-            loss = scored_loss(net(batch.tokens), batch)
+            loss = task.loss(net(batch.tokens), batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
@@ -222,8 +222,9 @@ def train(
                 row = {"step": step, "seconds": seconds, "train_loss": train_loss, **metrics}
                 for key, value in row.items():
                     history.setdefault(key, []).append(float(value))
+                shown = {config.stop_metric: metrics.get(config.stop_metric, math.nan)}
                 bar.set_postfix(
-                    loss=f"{train_loss:.3g}", acc=f"{metrics.get('accuracy', math.nan):.3f}"
+                    loss=f"{train_loss:.3g}", **{k: f"{v:.3f}" for k, v in shown.items()}
                 )
                 reached = _reached(history, config)
             if step % config.checkpoint_every == 0:

@@ -141,6 +141,10 @@ class Task:
         """
         return sequence_metrics(logits, batch)
 
+    def loss(self, logits: Float[Tensor, "batch seq d_vocab"], batch: Batch) -> Float[Tensor, ""]:
+        """The training objective: cross-entropy on the scored tokens, unless a task says."""
+        return scored_loss(logits, batch)
+
     def __str__(self) -> str:
         fields = ", ".join(f"{k}={v}" for k, v in self.config().items())
         return f"{self.name}({fields})"

@@ -1,0 +1,223 @@
+"""A vectorised Othello engine for square boards of any even size.
+
+Every function works on a whole batch of games at once. A board is a tensor of shape
+`[..., size, size]` holding 1 for a black stone, -1 for a white one and 0 for an empty
+square; black moves first. Squares are numbered `row * size + col`.
+
+The rules in one place: a move is legal when it lands on an empty square and, along at
+least one of the eight directions, the squares next to it hold one or more opponent
+stones followed by a stone of the mover's colour; every such run of opponent stones is
+flipped. A player with no legal move passes (a pass is not a token); the game ends when
+neither player can move, possibly with empty squares left.
+
+Vectorised with whole-board shifts: for one direction, "a run of opponent stones that
+starts next to one of mine" is grown one square per step by shifting a boolean board, so a
+legal-move search is a few dozen elementwise operations on all games at once, for any size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Bool, Int, Int8
+from torch import Tensor
+
+BLACK, WHITE, EMPTY = 1, -1, 0
+DIRECTIONS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+MAX_SIZE = 26  # any even size from 4 up works; this bound only keeps mistakes obvious
+
+
+def check_size(size: int) -> int:
+    """Return `size` if it is a playable board size, else raise a clear error."""
+    if not isinstance(size, int) or size < 4 or size % 2 or size > MAX_SIZE:
+        raise ValueError(f"board size must be an even int from 4 to {MAX_SIZE}, got {size!r}")
+    return size
+
+
+def initial_board(size: int = 8) -> Int8[Tensor, "size size"]:
+    """The starting position: two black and two white stones crossed in the centre."""
+    check_size(size)
+    board = torch.zeros(size, size, dtype=torch.int8)
+    m = size // 2
+    board[m - 1, m - 1] = board[m, m] = WHITE
+    board[m - 1, m] = board[m, m - 1] = BLACK
+    return board
+
+
+def _shift(x: Bool[Tensor, "n size size"], dr: int, dc: int) -> Bool[Tensor, "n size size"]:
+    """Move every True one square in direction (dr, dc); what leaves the board is dropped."""
+    size = x.shape[-1]
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
+    return padded[:, 1 - dr : 1 - dr + size, 1 - dc : 1 - dc + size]
+
+
+def _runs(
+    start: Bool[Tensor, "n size size"], through: Bool[Tensor, "n size size"], dr: int, dc: int
+) -> Bool[Tensor, "n size size"]:
+    """Squares reached from `start` by one or more steps (dr, dc), all of them on `through`."""
+    run = _shift(start, dr, dc) & through
+    for _ in range(start.shape[-1] - 3):  # a run of opponent stones is at most size - 2 long
+        run = run | (_shift(run, dr, dc) & through)
+    return run
+
+
+def legal_moves(
+    boards: Int8[Tensor, "n size size"], player: Int8[Tensor, " n"]
+) -> Bool[Tensor, "n square"]:
+    """Which squares `player` (1 black, -1 white, one per board) may play on each board."""
+    mine = boards == player[:, None, None]
+    theirs = boards == -player[:, None, None]
+    empty = boards == EMPTY
+    legal = torch.zeros_like(empty)
+    for dr, dc in DIRECTIONS:
+        # Empty squares one step beyond a run of their stones that starts next to mine.
+        legal |= _shift(_runs(mine, theirs, dr, dc), dr, dc) & empty
+    return legal.flatten(1)
+
+
+def play(
+    boards: Int8[Tensor, "n size size"],
+    player: Int8[Tensor, " n"],
+    moves: Int[Tensor, " n"],
+) -> Int8[Tensor, "n size size"]:
+    """The boards after `player` plays `moves` (square indices); -1 leaves a board unchanged.
+
+    Raises if any move is illegal, so a caller's bookkeeping error cannot pass silently.
+    """
+    n, size = boards.shape[0], boards.shape[-1]
+    placed = torch.zeros(n, size * size, dtype=torch.bool, device=boards.device)
+    active = moves >= 0
+    placed[active, moves[active]] = True
+    placed = placed.view(n, size, size)
+    if (placed & (boards != EMPTY)).any():
+        raise ValueError("illegal move: a square that is already occupied")
+    mine = boards == player[:, None, None]
+    theirs = boards == -player[:, None, None]
+    flips = torch.zeros_like(placed)
+    for dr, dc in DIRECTIONS:
+        run = _runs(placed, theirs, dr, dc)  # their stones in a line from the new stone
+        closed = (_shift(run, dr, dc) & mine).flatten(1).any(-1)  # ...ended by one of mine
+        flips |= run & closed[:, None, None]
+    if (active & ~flips.flatten(1).any(-1)).any():
+        raise ValueError("illegal move: it flips no stone")
+    return torch.where(flips | placed, player[:, None, None], boards)
+
+
+def random_games(
+    n: int, size: int = 6, seed: int = 0, *, generator: torch.Generator | None = None
+) -> Int[Tensor, "n max_moves"]:
+    """`n` games of uniformly random legal moves, as square indices padded with -1.
+
+    Each row lists the moves in order (passes are skipped, not written); a game that ends
+    early is followed by -1. `max_moves` is `size * size - 4`. The same seed always gives
+    the same games; pass a running `generator` instead to draw on its device.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_size(size)
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    return simulate(n, size, gen).moves
+
+
+@dataclass
+class Games:
+    """A batch of games move by move (T = `size * size - 4`, padded past each game's end).
+
+    `moves[b, t]` is the t-th move (-1 after the end); `boards[b, t]` the board after it;
+    `mover[b, t]` who played it (1 black, -1 white, 0 after the end); `legal[b, t]` the
+    squares that were legal for that move, i.e. what a perfect next-move model allows.
+    `boards` and `legal` are only filled when asked for (`record=True`).
+    """
+
+    moves: Int[Tensor, "n T"]
+    mover: Int8[Tensor, "n T"]
+    boards: Int8[Tensor, "n T size size"] | None = None
+    legal: Bool[Tensor, "n T square"] | None = None
+
+
+def simulate(
+    n: int,
+    size: int,
+    gen: torch.Generator | None = None,
+    *,
+    moves: Int[Tensor, "n T"] | None = None,
+    record: bool = False,
+) -> Games:
+    """Play `n` games at once: random legal moves drawn from `gen`, or the given `moves`.
+
+    Given moves are checked: an illegal one raises, naming the game and move number.
+    """
+    check_size(size)
+    device = moves.device if moves is not None else (gen.device if gen else torch.device("cpu"))
+    n_moves = size * size - 4
+    if moves is not None:
+        if moves.ndim != 2 or moves.shape[1] > n_moves:
+            raise ValueError(
+                f"moves must be [games, <= {n_moves}] for size {size}, got {tuple(moves.shape)}"
+            )
+        if ((moves < -1) | (moves >= size * size)).any():
+            raise ValueError(f"moves must be squares 0..{size * size - 1} or -1 (padding)")
+        n = moves.shape[0]
+        moves = torch.nn.functional.pad(moves.long(), (0, n_moves - moves.shape[1]), value=-1)
+    elif gen is None:
+        raise ValueError("simulate needs a generator (random games) or moves (a replay)")
+    boards = initial_board(size).to(device).expand(n, size, size).clone()
+    player = torch.full((n,), BLACK, dtype=torch.int8, device=device)
+    out = Games(
+        moves=torch.full((n, n_moves), -1, dtype=torch.long, device=device),
+        mover=torch.zeros(n, n_moves, dtype=torch.int8, device=device),
+    )
+    if record:
+        out.boards = torch.zeros(n, n_moves, size, size, dtype=torch.int8, device=device)
+        out.legal = torch.zeros(n, n_moves, size * size, dtype=torch.bool, device=device)
+    done = torch.zeros(n, dtype=torch.bool, device=device)
+    recorded = 0
+    for t in range(n_moves):
+        legal = legal_moves(boards, player)
+        stuck = ~legal.any(-1)
+        if stuck.any():  # those players pass; if the opponent is stuck too, the game is over
+            player = torch.where(stuck, -player, player)
+            legal = torch.where(stuck[:, None], legal_moves(boards, player), legal)
+            done |= ~legal.any(-1)
+        if moves is None:
+            # A uniform choice among legal squares: the argmax of random scores on them.
+            scores = torch.rand(n, size * size, generator=gen, device=device)
+            move = scores.masked_fill(~legal, -1).argmax(-1)
+        else:
+            move = moves[:, t]
+            done |= move < 0
+            ok = legal.gather(1, move.clamp(min=0)[:, None]).squeeze(1)
+            bad = ~done & ~ok
+            if bad.any():
+                b = int(bad.nonzero()[0])
+                raise ValueError(f"game {b}: move {t} ({int(move[b])}) is illegal in that position")
+        if done.all():
+            break
+        move = torch.where(done, -1, move)
+        out.moves[:, t] = move
+        out.mover[:, t] = torch.where(done, 0, player)
+        boards = play(boards, player, move)
+        if record:
+            out.boards[:, t] = boards
+            out.legal[:, t] = legal & ~done[:, None]
+        player = torch.where(done, player, -player)
+        recorded = t + 1
+    if record:  # after every game has ended, the boards stay in their final position
+        out.boards[:, recorded:] = boards[:, None]
+    return out
+
+
+def board_states(
+    game: Int[Tensor, " moves"] | list[int], size: int = 6
+) -> Int8[Tensor, "moves size size"]:
+    """The board after each move of `game`: `[moves, size, size]`, 1 black, -1 white, 0 empty.
+
+    Padding (-1) ends the game; an illegal move raises, naming where it happened.
+    """
+    game = torch.as_tensor(game, dtype=torch.long).flatten()
+    length = int((game >= 0).cumprod(0).sum())
+    if length == 0:
+        return torch.zeros(0, size, size, dtype=torch.int8)
+    games = simulate(1, size, moves=game[None, :length], record=True)
+    return games.boards[0, :length]

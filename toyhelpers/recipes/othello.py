@@ -1,0 +1,73 @@
+"""Recipes for Othello-GPT (seed problems 3.20, 3.30-3.33).
+
+- `othello` (6x6): the shipped model, trained on a CPU in the background of a session.
+- `othello_4x4`: small enough to train inside notebook 24 in a couple of minutes.
+- `othello_8x8`: the full board, for a GPU (a Colab T4 or better).
+
+Every run trains on fresh random games each step (unlimited data) against the uniform
+distribution over legal next moves (see `toyhelpers.tasks.othello`).
+"""
+
+from __future__ import annotations
+
+from toyhelpers.recipes.base import Recipe
+from toyhelpers.training import TrainConfig
+
+RECIPES: dict[str, Recipe] = {
+    "othello": Recipe(
+        task="othello",
+        task_settings=dict(size=6),
+        model=dict(n_layers=4, d_model=128, n_heads=4, d_mlp=512, normalization="LN"),
+        train=TrainConfig(
+            steps=14_000,
+            batch_size=128,
+            lr=1e-3,
+            weight_decay=0.01,
+            warmup_steps=500,
+            lr_schedule="cosine",
+            eval_every=500,
+            eval_size=500,
+            stop_metric="legal_rate",
+            checkpoint_every=500,
+        ),
+        fast=dict(steps=100, eval_every=50, eval_size=100),
+        notes="6x6 board; 4 layers, 4 heads, d_model 128, LayerNorm; ~80 min on one CPU thread",
+    ),
+    "othello_4x4": Recipe(
+        task="othello",
+        task_settings=dict(size=4),
+        model=dict(n_layers=2, d_model=64, n_heads=4, d_mlp=256, normalization="LN"),
+        train=TrainConfig(
+            steps=1_500,
+            batch_size=128,
+            lr=3e-3,
+            weight_decay=0.01,
+            warmup_steps=100,
+            lr_schedule="cosine",
+            eval_every=250,
+            eval_size=500,
+            stop_metric="legal_rate",
+        ),
+        fast=dict(steps=100, eval_every=50, eval_size=100),
+        notes="4x4 board; 2 layers, d_model 64: trains in a notebook on a CPU",
+    ),
+    "othello_8x8": Recipe(
+        task="othello",
+        task_settings=dict(size=8),
+        model=dict(n_layers=8, d_model=256, n_heads=8, d_mlp=1024, normalization="LN"),
+        train=TrainConfig(
+            steps=30_000,
+            batch_size=256,
+            lr=5e-4,
+            weight_decay=0.01,
+            warmup_steps=1_000,
+            lr_schedule="cosine",
+            eval_every=1_000,
+            eval_size=500,
+            stop_metric="legal_rate",
+            checkpoint_every=1_000,
+        ),
+        fast=dict(steps=50, eval_every=25, eval_size=50),
+        notes="8x8 board, the original Othello-GPT shape (8 layers, d_model 256): for a GPU",
+    ),
+}
