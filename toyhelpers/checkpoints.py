@@ -20,7 +20,13 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformer_lens.model_bridge import TransformerBridge
 
-from toyhelpers.models import ModelConfig, make_transformer, model_config_of
+from toyhelpers.models import (
+    ModelConfig,
+    build_model,
+    config_from_dict,
+    model_config_of,
+    to_device,
+)
 from toyhelpers.tasks.base import Task, get_task
 
 FORMAT_VERSION = 1
@@ -131,18 +137,21 @@ def load_checkpoint(
             f"checkpoint {path} was trained on {trained_on}, not on {task}; "
             f"use get_task({meta['task']!r}, **{meta['task_config']!r})"
         )
-    config = ModelConfig.from_dict(meta["model_config"])
-    if (config.d_vocab, config.n_ctx) != (trained_on.d_vocab, trained_on.seq_len):
+    config = config_from_dict(meta["model_config"])
+    if isinstance(config, ModelConfig) and (config.d_vocab, config.n_ctx) != (
+        trained_on.d_vocab,
+        trained_on.seq_len,
+    ):
         raise ValueError(
             f"checkpoint {path}: model config (d_vocab={config.d_vocab}, n_ctx={config.n_ctx}) "
             f"does not match its task {trained_on} (d_vocab={trained_on.d_vocab}, "
             f"seq_len={trained_on.seq_len})"
         )
-    model = make_transformer(config, seed=meta["seed"])
+    model = build_model(config, seed=meta["seed"])
     load_weights(model, load_file(str(Path(path) / WEIGHTS)), str(path))
     model.task = trained_on
     model.meta = meta
-    return model.to(device, print_details=False).eval()
+    return to_device(model, device).eval()
 
 
 def pretrained_dir(name: str) -> Path:

@@ -79,7 +79,7 @@ def _cmd_list() -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from toyhelpers.device import pick_device, set_cpu_threads
-    from toyhelpers.models import make_transformer, n_params
+    from toyhelpers.models import build_model, n_params
     from toyhelpers.recipes import get_recipe
     from toyhelpers.training import train
 
@@ -88,7 +88,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = recipe.train_config(fast=args.fast, **overrides)
     task = recipe.make_task()
     out = Path(args.out or Path("runs") / args.name)
-    model = make_transformer(recipe.model_config(task), seed=config.seed)
+    model = build_model(recipe.model_config(task), seed=config.seed)
     print(f"training {task} | {n_params(model):,} parameters | {recipe.notes}")
     device = pick_device(args.device)
     set_cpu_threads(device, args.threads)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from toyhelpers.checkpoints import TRAIN_STATE, atomic_write, save_checkpoint
 from toyhelpers.device import pick_device
 from toyhelpers.evaluation import evaluate
-from toyhelpers.models import core_module, model_config_of
+from toyhelpers.models import core_module, model_config_of, to_device
 from toyhelpers.tasks.base import Batch, Task, make_generator
 
 # Offsets that keep the model's, the training data's and the evaluation data's random
@@ -57,6 +58,11 @@ class TrainConfig:
     stop_metric: str = "accuracy"
     checkpoint_every: int = 1_000
     seed: int = 0
+    # Grokfast (Lee et al. 2024, arXiv:2405.20233): add `grokfast_lambda` times an
+    # exponential moving average (factor `grokfast_alpha`) of past gradients to each
+    # gradient, amplifying their slow component. None switches it off.
+    grokfast_alpha: float | None = None
+    grokfast_lambda: float = 2.0
 
     def __post_init__(self) -> None:
         positive = ("steps", "batch_size", "eval_every", "eval_size", "checkpoint_every")
@@ -72,6 +78,10 @@ class TrainConfig:
             )
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.grokfast_alpha is not None and not 0 <= self.grokfast_alpha < 1:
+            raise ValueError(
+                f"grokfast_alpha must be None or in [0, 1), got {self.grokfast_alpha!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -127,6 +137,24 @@ class _Data:
         return self.fixed[idx]
 
 
+class _GradFilter:
+    """Grokfast's EMA filter: g <- g + lambda * EMA(g), the EMA started at the first g."""
+
+    def __init__(self, params: list[torch.nn.Parameter], alpha: float, lamb: float) -> None:
+        self.params, self.alpha, self.lamb = params, alpha, lamb
+        self.ema: list[torch.Tensor] | None = None
+
+    def __call__(self) -> None:
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        if self.ema is None:
+            self.ema = [g.detach().clone() for g in grads]
+        else:
+            torch._foreach_lerp_(self.ema, grads, 1 - self.alpha)
+        for p, e in zip(self.params, self.ema, strict=True):
+            if p.grad is not None:
+                p.grad.add_(e, alpha=self.lamb)
+
+
 def _schedule(config: TrainConfig):
     """Learning-rate multiplier per step: linear warm-up, then constant or cosine to 10%."""
     warmup = max(config.warmup_steps, 1)
@@ -151,6 +179,7 @@ def train(
     resume: bool = False,
     device: str | torch.device | None = None,
     progress: bool = True,
+    on_eval: Callable[[int, TransformerBridge, dict[str, list[float]]], None] | None = None,
 ) -> TrainResult:
     """Train `model` on `task` in place and return its history.
 
@@ -158,9 +187,12 @@ def train(
     end, and on Ctrl-C; `resume=True` continues from `out_dir/last.pt`, giving the same
     weights as a run that was never interrupted. The final model is also written there as
     a checkpoint (`model.safetensors` + `meta.json`).
+
+    `on_eval(step, model, history)` is called after every evaluation, e.g. to keep
+    snapshots of the model along the run.
     """
     device = pick_device(device)
-    model.to(device, print_details=False)
+    to_device(model, device)
     net = core_module(model)
     # Bias and norm parameters are left out of weight decay, as usual.
     decay = [p for p in net.parameters() if p.ndim >= 2]
@@ -175,6 +207,11 @@ def train(
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(config))
     data = _Data(task, config, device)
+    grad_filter = (
+        _GradFilter(list(net.parameters()), config.grokfast_alpha, config.grokfast_lambda)
+        if config.grokfast_alpha is not None
+        else None
+    )
     eval_seed = config.seed + EVAL_SEED_OFFSET
     history: dict[str, list[float]] = {}
     step, seconds = 0, 0.0
@@ -184,13 +221,27 @@ def train(
         if state_path is None:
             raise ValueError("resume=True needs out_dir, the folder of the interrupted run")
         if state_path.exists():
-            step, history, seconds = _load_state(state_path, model, task, config, opt, sched, data)
+            step, history, seconds = _load_state(
+                state_path, model, task, config, opt, sched, data, grad_filter
+            )
         else:
             print(f"no saved state at {state_path}; starting from step 0")
 
     def save_state() -> None:
         if state_path is not None:
-            _save_state(state_path, model, task, config, opt, sched, data, step, history, seconds)
+            _save_state(
+                state_path,
+                model,
+                task,
+                config,
+                opt,
+                sched,
+                data,
+                grad_filter,
+                step,
+                history,
+                seconds,
+            )
 
     reached = bool(history) and _reached(history, config)
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=f"train {task.name}")
@@ -201,9 +252,11 @@ def train(
     try:
         while step < config.steps and not reached:
             batch = data.next()
-            loss = task.loss(net(batch.tokens), batch)
+            loss = task.training_loss(net, batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if grad_filter is not None:
+                grad_filter()
             if config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
             opt.step()
@@ -227,6 +280,9 @@ def train(
                     loss=f"{train_loss:.3g}", **{k: f"{v:.3f}" for k, v in shown.items()}
                 )
                 reached = _reached(history, config)
+                if on_eval is not None:
+                    on_eval(step, model, history)
+                    model.train()
             if step % config.checkpoint_every == 0:
                 seconds = time.perf_counter() - t0
                 save_state()
@@ -267,7 +323,9 @@ def _reached(history: dict[str, list[float]], config: TrainConfig) -> bool:
     return history[config.stop_metric][-1] >= config.stop_at
 
 
-def _save_state(path, model, task, config, opt, sched, data, step, history, seconds) -> None:
+def _save_state(
+    path, model, task, config, opt, sched, data, grad_filter, step, history, seconds
+) -> None:
     state = {
         "step": step,
         "seconds": seconds,
@@ -280,11 +338,12 @@ def _save_state(path, model, task, config, opt, sched, data, step, history, seco
         "optimizer": opt.state_dict(),
         "scheduler": sched.state_dict(),
         "data_rng": data.gen.get_state(),
+        "grad_ema": grad_filter.ema if grad_filter is not None else None,
     }
     atomic_write(path, lambda p: torch.save(state, p))
 
 
-def _load_state(path, model, task, config, opt, sched, data):
+def _load_state(path, model, task, config, opt, sched, data, grad_filter):
     state = torch.load(path, map_location="cpu", weights_only=False)
     saved = (state["task"], state["task_config"], state["model_config"], state["train_config"])
     now = (task.name, task.config(), model_config_of(model).to_dict(), config.to_dict())
@@ -299,5 +358,7 @@ def _load_state(path, model, task, config, opt, sched, data):
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
     data.gen.set_state(state["data_rng"])
+    if grad_filter is not None:
+        grad_filter.ema = state["grad_ema"]
     print(f"resumed from {path} at step {state['step']}")
     return state["step"], state["history"], state["seconds"]

@@ -13,6 +13,8 @@ neither player can move, possibly with empty squares left.
 Vectorised with whole-board shifts: for one direction, "a run of opponent stones that
 starts next to one of mine" is grown one square per step by shifting a boolean board, so a
 legal-move search is a few dozen elementwise operations on all games at once, for any size.
+Up to 8x8 a board's stones of one colour fit in one int64, and the same shifts run as bit
+shifts on one number per game (see `BITBOARD_MAX_SIZE`); larger boards use boolean grids.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def legal_moves(
     boards: Int8[Tensor, "n size size"], player: Int8[Tensor, " n"]
 ) -> Bool[Tensor, "n square"]:
     """Which squares `player` (1 black, -1 white, one per board) may play on each board."""
+    if boards.shape[-1] <= BITBOARD_MAX_SIZE:
+        return _legal_moves_bits(boards, player)
     mine = boards == player[:, None, None]
     theirs = boards == -player[:, None, None]
     empty = boards == EMPTY
@@ -92,16 +96,102 @@ def play(
     placed = placed.view(n, size, size)
     if (placed & (boards != EMPTY)).any():
         raise ValueError("illegal move: a square that is already occupied")
-    mine = boards == player[:, None, None]
-    theirs = boards == -player[:, None, None]
-    flips = torch.zeros_like(placed)
-    for dr, dc in DIRECTIONS:
-        run = _runs(placed, theirs, dr, dc)  # their stones in a line from the new stone
-        closed = (_shift(run, dr, dc) & mine).flatten(1).any(-1)  # ...ended by one of mine
-        flips |= run & closed[:, None, None]
+    if size <= BITBOARD_MAX_SIZE:
+        flips = _flips_bits(boards, player, moves)
+    else:
+        mine = boards == player[:, None, None]
+        theirs = boards == -player[:, None, None]
+        flips = torch.zeros_like(placed)
+        for dr, dc in DIRECTIONS:
+            run = _runs(placed, theirs, dr, dc)  # their stones in a line from the new stone
+            closed = (_shift(run, dr, dc) & mine).flatten(1).any(-1)  # ...ended by one of mine
+            flips |= run & closed[:, None, None]
     if (active & ~flips.flatten(1).any(-1)).any():
         raise ValueError("illegal move: it flips no stone")
     return torch.where(flips | placed, player[:, None, None], boards)
+
+
+# Boards up to 8x8 have at most 64 squares, so a set of squares fits in one int64 (square i
+# is bit i) and a shift of the whole board is one bit shift plus a mask: the same algorithm
+# as `_runs`, on one number per game instead of a grid of booleans, and many times faster.
+BITBOARD_MAX_SIZE = 8
+_BIT_CACHE: dict[tuple[int, torch.device], tuple[Tensor, int, list[tuple[int, int]]]] = {}
+
+
+def _signed(bits: int) -> int:
+    """A 64-bit pattern as the int64 value that holds it."""
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+
+def _bit_tables(size: int, device: torch.device) -> tuple[Tensor, int, list[tuple[int, int]]]:
+    """Per size: each square's bit, all squares' bits, and per direction (offset, mask).
+
+    A direction's mask keeps the squares whose neighbour one step back is on the board, so
+    a shift never wraps from one row's end to the next row (or in through the sign bit).
+    """
+    key = (size, device)
+    if key not in _BIT_CACHE:
+        full = _signed((1 << size * size) - 1)
+        weights = torch.tensor([_signed(1 << i) for i in range(size * size)], device=device)
+        shifts = []
+        for dr, dc in DIRECTIONS:
+            mask = sum(
+                1 << (r * size + c)
+                for r in range(size)
+                for c in range(size)
+                if 0 <= r - dr < size and 0 <= c - dc < size
+            )
+            shifts.append((dr * size + dc, _signed(mask)))
+        _BIT_CACHE[key] = (weights, full, shifts)
+    return _BIT_CACHE[key]
+
+
+def _to_bits(squares: Bool[Tensor, "n size size"], weights: Tensor) -> Int[Tensor, " n"]:
+    """Each board's set of True squares as one int64 (the squares' bits added up)."""
+    if squares.device.type == "cpu":  # an integer matmul: CPU only, and twice as fast there
+        return squares.flatten(1).long() @ weights
+    return (squares.flatten(1).long() * weights).sum(-1)
+
+
+def _from_bits(bits: Int[Tensor, " n"], weights: Tensor) -> Bool[Tensor, "n square"]:
+    return (bits[:, None] & weights) != 0
+
+
+def _shift_bits(x: Int[Tensor, " n"], offset: int, mask: int) -> Int[Tensor, " n"]:
+    return (x << offset if offset > 0 else x >> -offset) & mask
+
+
+def _runs_bits(start: Tensor, through: Tensor, offset: int, mask: int, size: int) -> Tensor:
+    run = _shift_bits(start, offset, mask) & through
+    for _ in range(size - 3):  # a run of opponent stones is at most size - 2 long
+        run |= _shift_bits(run, offset, mask) & through
+    return run
+
+
+def _legal_moves_bits(boards: Tensor, player: Tensor) -> Bool[Tensor, "n square"]:
+    size = boards.shape[-1]
+    weights, full, shifts = _bit_tables(size, boards.device)
+    mine = _to_bits(boards == player[:, None, None], weights)
+    theirs = _to_bits(boards == -player[:, None, None], weights)
+    empty = ~(mine | theirs) & full
+    legal = torch.zeros_like(mine)
+    for offset, mask in shifts:
+        legal |= _shift_bits(_runs_bits(mine, theirs, offset, mask, size), offset, mask) & empty
+    return _from_bits(legal, weights)
+
+
+def _flips_bits(boards: Tensor, player: Tensor, moves: Tensor) -> Bool[Tensor, "n size size"]:
+    size = boards.shape[-1]
+    weights, _, shifts = _bit_tables(size, boards.device)
+    mine = _to_bits(boards == player[:, None, None], weights)
+    theirs = _to_bits(boards == -player[:, None, None], weights)
+    start = torch.where(moves >= 0, weights[moves.clamp(min=0)], 0)
+    flips = torch.zeros_like(mine)
+    for offset, mask in shifts:
+        run = _runs_bits(start, theirs, offset, mask, size)  # their stones from the new one
+        closed = (_shift_bits(run, offset, mask) & mine) != 0  # ...ended by one of mine
+        flips |= torch.where(closed, run, 0)
+    return _from_bits(flips, weights).view(boards.shape)
 
 
 def random_games(
@@ -146,7 +236,8 @@ def simulate(
 ) -> Games:
     """Play `n` games at once: random legal moves drawn from `gen`, or the given `moves`.
 
-    Given moves are checked: an illegal one raises, naming the game and move number.
+    Given moves are checked: an illegal one raises, naming the game and move number, and so
+    does a move after the game's end (after padding, or when neither player can move).
     """
     check_size(size)
     device = moves.device if moves is not None else (gen.device if gen else torch.device("cpu"))
@@ -186,6 +277,7 @@ def simulate(
             move = scores.masked_fill(~legal, -1).argmax(-1)
         else:
             move = moves[:, t]
+            _check_not_over(done, moves, t)
             done |= move < 0
             ok = legal.gather(1, move.clamp(min=0)[:, None]).squeeze(1)
             bad = ~done & ~ok
@@ -193,6 +285,8 @@ def simulate(
                 b = int(bad.nonzero()[0])
                 raise ValueError(f"game {b}: move {t} ({int(move[b])}) is illegal in that position")
         if done.all():
+            if moves is not None:
+                _check_not_over(done, moves, t, to_end=True)
             break
         move = torch.where(done, -1, move)
         out.moves[:, t] = move
@@ -206,6 +300,16 @@ def simulate(
     if record:  # after every game has ended, the boards stay in their final position
         out.boards[:, recorded:] = boards[:, None]
     return out
+
+
+def _check_not_over(done: Tensor, moves: Tensor, t: int, to_end: bool = False) -> None:
+    """Raise if a game that is `done` still has a move at step `t` (or at any step from t)."""
+    late = done[:, None] & (moves[:, t:] if to_end else moves[:, t : t + 1]).ge(0)
+    if late.any():
+        b, k = (int(i) for i in late.nonzero()[0])
+        raise ValueError(
+            f"game {b}: move {t + k} ({int(moves[b, t + k])}) comes after the game ended"
+        )
 
 
 def board_states(

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from toyhelpers.mlp import MLPConfig
 from toyhelpers.models import ModelConfig
 from toyhelpers.tasks.base import Task, get_task
 from toyhelpers.training import TrainConfig
@@ -28,7 +29,9 @@ class Recipe:
     def make_task(self, **overrides: Any) -> Task:
         return get_task(self.task, **{**self.task_settings, **overrides})
 
-    def model_config(self, task: Task) -> ModelConfig:
+    def model_config(self, task: Task) -> ModelConfig | MLPConfig:
+        if self.model.get("kind") == "mlp":
+            return MLPConfig(n_values=task.p, **self.model)  # type: ignore[attr-defined]
         return ModelConfig.for_task(task, **self.model)
 
     def train_config(self, fast: bool = False, **overrides: Any) -> TrainConfig:

@@ -145,6 +145,13 @@ class Task:
         """The training objective: cross-entropy on the scored tokens, unless a task says."""
         return scored_loss(logits, batch)
 
+    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
+        """`loss` of `model` (a plain module, see `models.core_module`) on a training batch.
+
+        Tasks scored only at their end override this to skip unscored positions.
+        """
+        return self.loss(model(batch.tokens), batch)
+
     def __str__(self) -> str:
         fields = ", ".join(f"{k}={v}" for k, v in self.config().items())
         return f"{self.name}({fields})"

@@ -122,6 +122,16 @@ class _Modular(Task):
     def train_set(self, device: torch.device | str = "cpu") -> Batch:
         return self.split("train", device)
 
+    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
+        """Cross-entropy on the answers, computing only the positions that predict them."""
+        from toyhelpers.models import tail_logits
+
+        k = len(self.operations)
+        logits = tail_logits(model, batch.tokens[:, :-1], k)
+        return torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), batch.tokens[:, -k:].flatten()
+        )
+
     def sample(self, n: int, gen: torch.Generator) -> Batch:
         """`n` training pairs drawn with replacement (never a test pair)."""
         return self._draw("train", n, gen)
@@ -145,6 +155,37 @@ class ModAddGelu(ModAdd):
     """Exactly the data of `mod_add`; its recipe trains a GELU model instead of ReLU."""
 
     description = "as mod_add (same data); its recipe uses a GELU MLP"
+
+
+@register("mod_add_mlp")
+@dataclass(frozen=True)
+class ModAddMLP(ModAdd):
+    """The data of `mod_add`, for a one-hidden-layer MLP (`toyhelpers.mlp.ModularMLP`).
+
+    The model sees only the operands and returns logits `[batch, 1, p]` for the answer,
+    so loss and metrics score that single output rather than shifted positions.
+    """
+
+    description = "as mod_add, learned by a one-hidden-layer MLP on one-hot(a) + one-hot(b)"
+
+    def _answer_logits(self, logits: Float[Tensor, "batch 1 p"]) -> Float[Tensor, "batch p"]:
+        if logits.ndim != 3 or logits.shape[1:] != (1, self.p):
+            raise ValueError(
+                f"mod_add_mlp expects MLP logits of shape [batch, 1, {self.p}], got "
+                f"{tuple(logits.shape)}: train it with a ModularMLP (toyhelpers.mlp)"
+            )
+        return logits[:, 0]
+
+    def loss(self, logits: Float[Tensor, "batch 1 p"], batch: Batch) -> Float[Tensor, ""]:
+        return torch.nn.functional.cross_entropy(self._answer_logits(logits), batch.tokens[:, 3])
+
+    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
+        return self.loss(model(batch.tokens), batch)
+
+    @torch.no_grad()
+    def metrics(self, logits: Float[Tensor, "batch 1 p"], batch: Batch) -> dict[str, float]:
+        correct = (self._answer_logits(logits).argmax(-1) == batch.tokens[:, 3]).float().mean()
+        return {"loss": self.loss(logits, batch).item(), "accuracy": correct.item()}
 
 
 @register("mod_sub")
