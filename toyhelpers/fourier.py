@@ -239,6 +239,14 @@ def excluded_loss(
     return grid_loss(excluded_logits(logits, freqs, operation), operation, mask)
 
 
+def operand_embedding(model: torch.nn.Module, task) -> Float[Tensor, "p d"]:
+    """How the model embeds the values 0..p-1: `W_E` rows for a transformer, the first
+    operand's input weights for a `ModularMLP`."""
+    net = core_module(model)
+    weight = net.W_in if hasattr(net, "W_in") else net.tok_embed.weight
+    return weight[: task.p].detach()
+
+
 @torch.no_grad()
 def logit_grid(model: torch.nn.Module, task, output: int = 0) -> Float[Tensor, "a b d_vocab"]:
     """The model's logits for answer `output` on all p² pairs of a modular task, as a grid.
@@ -253,7 +261,7 @@ def logit_grid(model: torch.nn.Module, task, output: int = 0) -> Float[Tensor, "
     batch = task.split("all", device)
     was_training = net.training
     net.eval()
-    logits = net(batch.tokens)[:, 2 + output]
+    logits = task.output_logits(net, batch.tokens)[:, output]
     net.train(was_training)
     return einops.rearrange(logits, "(a b) vocab -> a b vocab", a=task.p)
 
@@ -282,7 +290,7 @@ def progress_measures(
     try:
         if key_freqs is None:
             model.load_state_dict(states[-1])
-            key_freqs = key_frequencies(model.W_E[: task.p].detach())
+            key_freqs = key_frequencies(operand_embedding(model, task))
         rows: dict[str, list[float]] = {}
         for state in states:
             model.load_state_dict(state)

@@ -12,8 +12,32 @@ from toyhelpers.othello.engine import (
     random_games,
     simulate,
 )
+from toyhelpers.othello.probes import (
+    IGNORE,
+    InterventionResult,
+    Probe,
+    board_labels,
+    collect_residuals,
+    edit_residual,
+    fit_probe,
+    flip_cases,
+    hook_name,
+    intervene,
+    intervention_success,
+)
 
 __all__ = [
+    "IGNORE",
+    "InterventionResult",
+    "Probe",
+    "board_labels",
+    "collect_residuals",
+    "edit_residual",
+    "fit_probe",
+    "flip_cases",
+    "hook_name",
+    "intervene",
+    "intervention_success",
     "BLACK",
     "EMPTY",
     "WHITE",

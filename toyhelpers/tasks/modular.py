@@ -122,12 +122,23 @@ class _Modular(Task):
     def train_set(self, device: torch.device | str = "cpu") -> Batch:
         return self.split("train", device)
 
-    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
-        """Cross-entropy on the answers, computing only the positions that predict them."""
+    def output_logits(
+        self, model: torch.nn.Module, tokens: Int[Tensor, "batch seq"]
+    ) -> Float[Tensor, "batch output d_vocab_out"]:
+        """The logits that predict each answer (one per operation), and only those.
+
+        `model` is a plain module (see `models.core_module`); only the positions that
+        predict answers go through the last MLP and the unembedding.
+        """
         from toyhelpers.models import tail_logits
 
         k = len(self.operations)
-        logits = tail_logits(model, batch.tokens[:, :-1], k)
+        return tail_logits(model, tokens[:, : 2 + k], k)
+
+    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
+        """Cross-entropy on the answers, computing only the positions that predict them."""
+        logits = self.output_logits(model, batch.tokens)
+        k = len(self.operations)
         return torch.nn.functional.cross_entropy(
             logits.flatten(0, 1), batch.tokens[:, -k:].flatten()
         )
@@ -178,6 +189,11 @@ class ModAddMLP(ModAdd):
 
     def loss(self, logits: Float[Tensor, "batch 1 p"], batch: Batch) -> Float[Tensor, ""]:
         return torch.nn.functional.cross_entropy(self._answer_logits(logits), batch.tokens[:, 3])
+
+    def output_logits(
+        self, model: torch.nn.Module, tokens: Int[Tensor, "batch seq"]
+    ) -> Float[Tensor, "batch 1 p"]:
+        return model(tokens)
 
     def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
         return self.loss(model(batch.tokens), batch)
