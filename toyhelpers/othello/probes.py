@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from jaxtyping import Bool, Float, Int
@@ -30,7 +30,9 @@ from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from toyhelpers.othello.engine import Games, initial_board, legal_moves
-from toyhelpers.tasks.othello import Othello
+
+if TYPE_CHECKING:  # the task module imports this package's engine: no runtime import here
+    from toyhelpers.tasks.othello import Othello
 
 Frame = Literal["mine_theirs", "black_white", "flipped"]
 CLASSES: dict[str, tuple[str, ...]] = {
