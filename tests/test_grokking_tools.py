@@ -130,3 +130,32 @@ def test_mod_add_mlp_rejects_transformer_logits():
     batch = task.split("train")
     with pytest.raises(ValueError, match="ModularMLP"):
         task.metrics(torch.zeros(len(batch), 4, 8), batch)
+
+
+def test_shipped_series_is_consistent():
+    from toyhelpers.fourier import progress_measures
+    from toyhelpers.grokking import load_series
+
+    series = load_series("mod_add")
+    history = series.history
+    assert history["steps"][0] == 0 and history["steps"] == sorted(history["steps"])
+    assert set(series.steps) <= set(history["steps"]) and len(series.steps) >= 4
+    for name in ("train_loss", "test_loss", "restricted_loss", "excluded_loss", "test_accuracy"):
+        assert len(history[name]) == len(history["steps"])
+    # The recorded run groks: test accuracy ends above 99% after starting near chance.
+    assert history["test_accuracy"][0] < 0.05 and history["test_accuracy"][-1] > 0.99
+    # A shipped half-precision snapshot reproduces the recorded measures.
+    model = th.load_pretrained("mod_add")
+    step = series.steps[len(series.steps) // 2]
+    i = history["steps"].index(step)
+    key = [int(k) for k in history["key_freqs"]]
+    again = progress_measures(model, model.task, [series.state_dict(step)], key_freqs=key)
+    for name in ("test_loss", "restricted_loss", "excluded_loss"):
+        assert again[name][0] == pytest.approx(history[name][i], rel=0.05, abs=0.02), name
+
+
+def test_unknown_series_is_explained():
+    from toyhelpers.grokking import load_series
+
+    with pytest.raises(ValueError, match="no recorded series for 'sort_fixed'"):
+        load_series("sort_fixed")

@@ -32,7 +32,8 @@ HISTORY = "history.json"
 
 
 def series_dir(name: str) -> Path:
-    return Path(str(resources.files("toyhelpers") / "pretrained" / f"{name}_series"))
+    """Where the series of recipe `name` lives: next to its shipped checkpoint."""
+    return Path(str(resources.files("toyhelpers") / "pretrained" / name / "series"))
 
 
 @dataclass
@@ -69,6 +70,8 @@ def load_series(name: str) -> Series:
 
 def _spread(steps: list[int], keep: int) -> list[int]:
     """`keep` steps spread evenly over `steps`, always including the first and last."""
+    if keep <= 0:
+        return []
     if len(steps) <= keep:
         return steps
     idx = torch.linspace(0, len(steps) - 1, keep).round().long().unique()
@@ -89,11 +92,14 @@ def record_series(
     def keep_state(step: int, m: torch.nn.Module, history: dict[str, list[float]]) -> None:
         states[step] = _copy(m)
 
-    result = train(model, task, config, progress=progress, on_eval=keep_state)
+    # The run's final weights are the checkpoint shipped for the task, beside the series.
+    out = series_dir(name)
+    result = train(
+        model, task, config, out_dir=out.parent, progress=progress, on_eval=keep_state
+    )
     steps = sorted(states)
     measures = progress_measures(model, task, [states[s] for s in steps])
     snapshot_steps = _spread(steps, keep)
-    out = series_dir(name)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("step_*.safetensors"):
         old.unlink()
