@@ -86,10 +86,18 @@ def shipped_names():
 def test_every_shipped_checkpoint_matches_its_recorded_metrics(name):
     """Each shipped model is re-measured on fresh data; it must match what meta.json says."""
     model = th.load_pretrained(name)
-    assert model.meta["task"] == name
+    assert model.meta["task"] in th.list_tasks()
     assert model.meta["steps"] > 0 and "train_config" in model.meta
     metrics = th.evaluate(model, model.task, n=2000, seed=31337)
-    for key in ("accuracy", "token_accuracy"):
-        assert abs(metrics[key] - model.meta["metrics"][key]) < 0.015, (name, key)
+    recorded = model.meta["metrics"]
+    n_recorded = model.meta["train_config"]["eval_size"]
+    keys = [k for k in ("accuracy", "token_accuracy", "legal_rate") if k in recorded]
+    assert keys, f"{name}: meta.json records no accuracy"
+    for key in keys:
+        # Both numbers are estimates from samples: allow four standard errors of the
+        # recorded one (it used the training run's eval_size), plus a little.
+        p = recorded[key]
+        tolerance = 4 * (p * (1 - p) / n_recorded) ** 0.5 + 0.005
+        assert abs(metrics[key] - p) < tolerance, (name, key, metrics[key], p)
     size = sum(p.stat().st_size for p in th.checkpoints.pretrained_dir(name).glob("*"))
     assert size < 5_000_000
