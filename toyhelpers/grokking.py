@@ -94,9 +94,7 @@ def record_series(
 
     # The run's final weights are the checkpoint shipped for the task, beside the series.
     out = series_dir(name)
-    result = train(
-        model, task, config, out_dir=out.parent, progress=progress, on_eval=keep_state
-    )
+    result = train(model, task, config, out_dir=out.parent, progress=progress, on_eval=keep_state)
     steps = sorted(states)
     measures = progress_measures(model, task, [states[s] for s in steps])
     snapshot_steps = _spread(steps, keep)
