@@ -164,11 +164,14 @@ def tail_logits(
     Tasks scored only at their end (modular arithmetic: one answer after `a b =`) need
     nothing else. Every block still reads every position, but the last block's MLP and
     the unembedding, most of the cost of a 1-layer model, run on the last `k` alone: about
-    2.5x faster per full-batch grokking step on a CPU, with identical gradients.
+    2x faster per full-batch grokking step on a CPU (benchmarks/grokking_speed.py), with
+    identical gradients.
     """
     net = core_module(model)
     if not 1 <= k <= tokens.shape[1]:
         raise ValueError(f"k must be in 1..{tokens.shape[1]} for {tokens.shape[1]} tokens, got {k}")
+    if net.output_logits_soft_cap > 0:
+        raise ValueError("tail_logits does not support logit soft-capping")
     seq = tokens.shape[1]
     position_ids = torch.arange(seq, device=tokens.device).expand(tokens.shape[0], -1)
     hidden = net.tok_embed(tokens)
@@ -181,6 +184,4 @@ def tail_logits(
     hidden = (hidden + attn_out)[:, -k:]
     if not last.cfg.attn_only:
         hidden = hidden + last.mlp(last.ln2(hidden))
-    if net.output_logits_soft_cap > 0:
-        raise ValueError("tail_logits does not support logit soft-capping")
     return net.head(net.ln_out(hidden))
