@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from toyhelpers.cli import main
 
@@ -57,3 +58,25 @@ def test_check_rejects_non_notebook(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["check", str(path)])
     assert "is not a notebook file" in capsys.readouterr().err
+
+
+def test_second_stage_needs_the_first(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "othello", "--fast", "--steps", "2"])
+    assert exit_info.value.code == 2
+    assert "run `toyhelpers train othello_stage1` first" in capsys.readouterr().err
+
+
+def test_second_stage_starts_from_the_first(tmp_path, monkeypatch, capsys):
+    from safetensors.torch import load_file
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "othello_stage1", "--fast", "--steps", "3"]) == 0
+    assert main(["train", "othello", "--fast", "--steps", "1"]) == 0
+    assert "starting from the weights in runs/othello_stage1 (step 3)" in capsys.readouterr().out
+    first = load_file(str(tmp_path / "runs/othello_stage1/model.safetensors"))
+    second = load_file(str(tmp_path / "runs/othello/model.safetensors"))
+    assert first.keys() == second.keys()
+    # One warm-up step at lr 4e-4 / 200 moves no weight by more than about 2e-6.
+    assert max((first[k] - second[k]).abs().max().item() for k in first) < 1e-4

@@ -89,6 +89,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     task = recipe.make_task()
     out = Path(args.out or Path("runs") / args.name)
     model = build_model(recipe.model_config(task), seed=config.seed)
+    if recipe.init_from is not None:
+        _load_stage(model, task, recipe.init_from)
     print(f"training {task} | {n_params(model):,} parameters | {recipe.notes}")
     device = pick_device(args.device)
     set_cpu_threads(device, args.threads)
@@ -99,6 +101,27 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"checkpoint written to {out}")
     return 0
+
+
+def _load_stage(model, task, name: str) -> None:
+    """Start `model` from the weights of the earlier stage `runs/<name>` (same task)."""
+    from toyhelpers.checkpoints import load_checkpoint
+    from toyhelpers.models import model_config_of
+
+    stage = Path("runs") / name
+    if not (stage / "model.safetensors").exists():
+        raise FileNotFoundError(
+            f"this recipe continues the run of recipe {name!r}, but {stage} holds no model: "
+            f"run `toyhelpers train {name}` first"
+        )
+    earlier = load_checkpoint(stage, task=task)
+    if model_config_of(earlier) != model_config_of(model):
+        raise ValueError(
+            f"{stage} holds a model of another shape than this recipe's: "
+            f"{model_config_of(earlier)} vs {model_config_of(model)}"
+        )
+    model.load_state_dict(earlier.state_dict())
+    print(f"starting from the weights in {stage} (step {earlier.meta['steps']})")
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

@@ -16,7 +16,9 @@ from toyhelpers.training import TrainConfig
 class Recipe:
     """What `toyhelpers train NAME` runs: task settings, architecture, training config.
 
-    `fast` holds the overrides of a short run (tests, CI's fast mode).
+    `fast` holds the overrides of a short run (tests, CI's fast mode). `init_from` names
+    another recipe whose trained weights start this run (a second training stage): `toyhelpers
+    train` then loads them from `runs/<init_from>` and refuses to start without them.
     """
 
     task: str
@@ -25,6 +27,7 @@ class Recipe:
     fast: dict[str, Any] = field(default_factory=dict)
     task_settings: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    init_from: str | None = None
 
     def make_task(self, **overrides: Any) -> Task:
         return get_task(self.task, **{**self.task_settings, **overrides})

@@ -1,6 +1,9 @@
 """Recipes for Othello-GPT (seed problems 3.20, 3.30-3.33).
 
-- `othello` (6x6): the shipped model, trained on a CPU in the background of a session.
+- `othello_stage1` then `othello` (6x6): the shipped model, trained on a CPU in the background
+  of two sessions: 14,000 steps, then 15,000 more from those weights on fresh games, with the
+  learning rate raised again and decayed once more (`toyhelpers train othello` after
+  `toyhelpers train othello_stage1`).
 - `othello_4x4`: small enough to train inside notebook 24 in a couple of minutes.
 - `othello_8x8`: the full board, for a GPU (a Colab T4 or better).
 
@@ -13,11 +16,13 @@ from __future__ import annotations
 from toyhelpers.recipes.base import Recipe
 from toyhelpers.training import TrainConfig
 
+_OTHELLO_6X6 = dict(n_layers=4, d_model=128, n_heads=4, d_mlp=512, normalization="LN")
+
 RECIPES: dict[str, Recipe] = {
-    "othello": Recipe(
+    "othello_stage1": Recipe(
         task="othello",
         task_settings=dict(size=6),
-        model=dict(n_layers=4, d_model=128, n_heads=4, d_mlp=512, normalization="LN"),
+        model=_OTHELLO_6X6,
         train=TrainConfig(
             steps=14_000,
             batch_size=128,
@@ -31,7 +36,30 @@ RECIPES: dict[str, Recipe] = {
             checkpoint_every=500,
         ),
         fast=dict(steps=100, eval_every=50, eval_size=100),
-        notes="6x6 board; 4 layers, 4 heads, d_model 128, LayerNorm; ~80 min on one CPU thread",
+        notes="6x6 board, first stage; 4 layers, 4 heads, d_model 128, LayerNorm; "
+        "108 min on one CPU thread",
+    ),
+    "othello": Recipe(
+        task="othello",
+        task_settings=dict(size=6),
+        model=_OTHELLO_6X6,
+        init_from="othello_stage1",
+        train=TrainConfig(
+            steps=15_000,
+            batch_size=128,
+            lr=4e-4,
+            weight_decay=0.01,
+            warmup_steps=200,
+            lr_schedule="cosine",
+            eval_every=500,
+            eval_size=500,
+            stop_metric="legal_rate",
+            checkpoint_every=500,
+            seed=1,
+        ),
+        fast=dict(steps=100, eval_every=50, eval_size=100),
+        notes="6x6 board, second stage: continues othello_stage1 on new games (seed 1); "
+        "~90 min on one CPU thread",
     ),
     "othello_4x4": Recipe(
         task="othello",
