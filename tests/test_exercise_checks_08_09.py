@@ -59,11 +59,15 @@ def test_participation_ratio_mistakes_are_explained():
 def test_neuron_sparsity_mistakes_are_explained():
     def signed(acts, eps):
         near = acts <= eps
-        return near.reshape(-1, acts.shape[-1]).all(0).float().mean().item(), near.float().mean().item()
+        return near.reshape(-1, acts.shape[-1]).all(
+            0
+        ).float().mean().item(), near.float().mean().item()
 
     def per_input(acts, eps):
         near = acts.abs() <= eps
-        return near.reshape(-1, acts.shape[-1]).all(-1).float().mean().item(), near.float().mean().item()
+        return near.reshape(-1, acts.shape[-1]).all(
+            -1
+        ).float().mean().item(), near.float().mean().item()
 
     with pytest.raises(ExerciseFailed, match="negative"):
         gr.check_neuron_sparsity(signed)

@@ -24,6 +24,7 @@ def _neuron_sparsity(acts: Float[Tensor, "... neuron"], eps: float) -> tuple[flo
 
 # -- checks ----------------------------------------------------------------------------
 
+
 @exercise("participation_ratio")
 def check_participation_ratio(fn) -> None:
     """fn(shares) -> per neuron, (sum of shares)^2 / sum of squared shares."""
@@ -49,7 +50,9 @@ def check_participation_ratio(fn) -> None:
                 )
         if isinstance(got, Tensor) and got.shape == (shares.shape[1],):
             raise ExerciseFailed("reduce over the frequencies (the last dim), one value per neuron")
-        assert_tensor(got, want, f"participation ratio of shares {tuple(shares.shape)}", dims="neuron")
+        assert_tensor(
+            got, want, f"participation ratio of shares {tuple(shares.shape)}", dims="neuron"
+        )
 
 
 @exercise("neuron_sparsity")

@@ -59,10 +59,15 @@ def _mistakes(acts: Tensor, freq: Tensor) -> list[tuple[Tensor, str]]:
         products.append(power[..., n][(fa == k) & (fb == k)].sum())
     mine, products = torch.stack(mine), torch.stack(products)
     return [
-        (mine / with_const, "leave the constant term (0, 0) out of the total: it is the mean, "
-         "not variance"),
-        (products / no_const, "frequency k also explains the terms in a or b alone, (k, 0) "
-         "and (0, k), not only the products (k, k)"),
+        (
+            mine / with_const,
+            "leave the constant term (0, 0) out of the total: it is the mean, not variance",
+        ),
+        (
+            products / no_const,
+            "frequency k also explains the terms in a or b alone, (k, 0) "
+            "and (0, k), not only the products (k, k)",
+        ),
     ]
 
 
@@ -93,7 +98,9 @@ def check_mean_ablate_head(fn) -> None:
                 raise ExerciseFailed("that is zero-ablation; replace the head by its batch mean")
             others = [h for h in range(z.shape[2]) if h != head]
             if not torch.allclose(got[:, :, others], z[:, :, others]):
-                raise ExerciseFailed(f"only head {head} should change; the other heads must be kept")
+                raise ExerciseFailed(
+                    f"only head {head} should change; the other heads must be kept"
+                )
         assert_tensor(got, want, f"mean_ablate_head(z, {head})", dims="batch pos head d_head")
 
 
