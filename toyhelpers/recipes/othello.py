@@ -59,7 +59,7 @@ RECIPES: dict[str, Recipe] = {
         ),
         fast=dict(steps=100, eval_every=50, eval_size=100),
         notes="6x6 board, second stage: continues othello_stage1 on new games (seed 1); "
-        "~90 min on one CPU thread",
+        "81 min on one CPU thread",
     ),
     "othello_4x4": Recipe(
         task="othello",
