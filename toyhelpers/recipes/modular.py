@@ -134,7 +134,7 @@ def _gelu_vs_relu_seeds() -> dict:
 
     architectures = {"ReLU": dict(GROKKING_MODEL), "GELU": {**GROKKING_MODEL, "act_fn": "gelu"}}
     rows = architecture_sweep("mod_add_half", architectures, seeds=(0, 1, 2))
-    return {"recipe": "mod_add_half", "threshold": 0.99, "runs": rows}
+    return {"recipe": "mod_add_half", "threshold": 0.99, "rows": rows}
 
 
 SWEEPS = {"gelu_vs_relu_seeds": _gelu_vs_relu_seeds}
