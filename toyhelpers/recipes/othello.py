@@ -13,53 +13,50 @@ distribution over legal next moves (see `toyhelpers.tasks.othello`).
 
 from __future__ import annotations
 
+import dataclasses
+
 from toyhelpers.recipes.base import Recipe
 from toyhelpers.training import TrainConfig
 
 _OTHELLO_6X6 = dict(n_layers=4, d_model=128, n_heads=4, d_mlp=512, normalization="LN")
+_STAGE1 = TrainConfig(
+    steps=14_000,
+    batch_size=128,
+    lr=1e-3,
+    weight_decay=0.01,
+    warmup_steps=500,
+    lr_schedule="cosine",
+    eval_every=500,
+    eval_size=500,
+    stop_metric="legal_rate",
+    checkpoint_every=500,
+)
+
+
+def _six_by_six(train: TrainConfig, notes: str, init_from: str | None = None) -> Recipe:
+    return Recipe(
+        task="othello",
+        task_settings=dict(size=6),
+        model=_OTHELLO_6X6,
+        train=train,
+        fast=dict(steps=100, eval_every=50, eval_size=100),
+        notes=notes,
+        init_from=init_from,
+    )
+
 
 RECIPES: dict[str, Recipe] = {
-    "othello_stage1": Recipe(
-        task="othello",
-        task_settings=dict(size=6),
-        model=_OTHELLO_6X6,
-        train=TrainConfig(
-            steps=14_000,
-            batch_size=128,
-            lr=1e-3,
-            weight_decay=0.01,
-            warmup_steps=500,
-            lr_schedule="cosine",
-            eval_every=500,
-            eval_size=500,
-            stop_metric="legal_rate",
-            checkpoint_every=500,
-        ),
-        fast=dict(steps=100, eval_every=50, eval_size=100),
-        notes="6x6 board, first stage; 4 layers, 4 heads, d_model 128, LayerNorm; "
+    "othello_stage1": _six_by_six(
+        _STAGE1,
+        "6x6 board, first stage; 4 layers, 4 heads, d_model 128, LayerNorm; "
         "108 min on one CPU thread",
     ),
-    "othello": Recipe(
-        task="othello",
-        task_settings=dict(size=6),
-        model=_OTHELLO_6X6,
-        init_from="othello_stage1",
-        train=TrainConfig(
-            steps=15_000,
-            batch_size=128,
-            lr=4e-4,
-            weight_decay=0.01,
-            warmup_steps=200,
-            lr_schedule="cosine",
-            eval_every=500,
-            eval_size=500,
-            stop_metric="legal_rate",
-            checkpoint_every=500,
-            seed=1,
-        ),
-        fast=dict(steps=100, eval_every=50, eval_size=100),
-        notes="6x6 board, second stage: continues othello_stage1 on new games (seed 1); "
+    # The second stage raises the learning rate again (to 4e-4) and decays it once more.
+    "othello": _six_by_six(
+        dataclasses.replace(_STAGE1, steps=15_000, lr=4e-4, warmup_steps=200, seed=1),
+        "6x6 board, second stage: continues othello_stage1 on new games (seed 1); "
         "81 min on one CPU thread",
+        init_from="othello_stage1",
     ),
     "othello_4x4": Recipe(
         task="othello",
