@@ -70,11 +70,17 @@ HALF = dict(train_fraction=0.5)
 HALF_NOTES = FAST_NOTES.replace("30%", "50%")
 
 
-def _fast(task: str, notes: str = FAST_NOTES, settings: dict | None = None, **model) -> Recipe:
+def _fast(
+    task: str,
+    notes: str = FAST_NOTES,
+    settings: dict | None = None,
+    train: TrainConfig = FAST,
+    **model,
+) -> Recipe:
     return Recipe(
         task=task,
         model={**GROKKING_MODEL, **model},
-        train=FAST,
+        train=train,
         fast=SHORT,
         notes=notes,
         task_settings=settings or {},
@@ -87,14 +93,7 @@ SETTLED_NOTES = HALF_NOTES.replace(", Grokfast EMA (alpha 0.98, lambda 2)", "") 
 
 
 def _half(task: str, notes: str, **model) -> Recipe:
-    return Recipe(
-        task=task,
-        model={**GROKKING_MODEL, **model},
-        train=SETTLED,
-        fast=SHORT,
-        notes=notes,
-        task_settings=HALF,
-    )
+    return _fast(task, notes, settings=HALF, train=SETTLED, **model)
 
 
 RECIPES: dict[str, Recipe] = {
