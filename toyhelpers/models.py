@@ -152,6 +152,42 @@ def core_module(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "original_model", model)
 
 
+# The projections that write a block's output into the residual stream.
+_BLOCK_OUTPUTS = ("attn.o.weight", "attn.o.bias", "mlp.out.weight", "mlp.out.bias")
+
+
+def insert_blocks(model: TransformerBridge, earlier: TransformerBridge, at: int) -> None:
+    """Load the shallower `earlier` into `model`, with `model`'s extra blocks inserted at `at`.
+
+    Blocks `0..at-1` of `earlier` stay where they are, the rest move up by the number of new
+    blocks, and every other weight is copied. The new blocks keep their random init except
+    the projections that write to the residual stream, which are zeroed: each new block adds
+    nothing, so `model` computes exactly what `earlier` did (function-preserving growth, as
+    in Net2Net's deeper networks, Chen et al. 2016) and training goes on from there.
+    """
+    small, big = model_config_of(earlier), model_config_of(model)
+    if not isinstance(small, ModelConfig) or not isinstance(big, ModelConfig):
+        raise ValueError("insert_blocks grows transformers only")
+    extra = big.n_layers - small.n_layers
+    if dataclasses.replace(small, n_layers=big.n_layers) != big or extra <= 0:
+        raise ValueError(
+            "insert_blocks needs a deeper model that differs from the earlier one in "
+            f"n_layers only: {small} vs {big}"
+        )
+    if not 0 <= at <= small.n_layers:
+        raise ValueError(f"at must be in 0..{small.n_layers} for {small.n_layers} blocks, got {at}")
+    state = model.state_dict()
+    for key, value in earlier.state_dict().items():
+        parts = key.split(".")
+        if parts[0] == "blocks" and int(parts[1]) >= at:
+            parts[1] = str(int(parts[1]) + extra)
+        state[".".join(parts)] = value.clone()
+    for block in range(at, at + extra):
+        for name in _BLOCK_OUTPUTS:
+            state[f"blocks.{block}.{name}"] = torch.zeros_like(state[f"blocks.{block}.{name}"])
+    model.load_state_dict(state)
+
+
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in core_module(model).parameters())
 
