@@ -62,7 +62,7 @@ def test_check_rejects_non_notebook(tmp_path, capsys):
 def test_second_stage_needs_the_first(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
-        main(["train", "othello", "--fast", "--steps", "2"])
+        main(["train", "othello_stage2", "--fast", "--steps", "2"])
     assert exit_info.value.code == 2
     assert "run `toyhelpers train othello_stage1` first" in capsys.readouterr().err
 
@@ -72,10 +72,20 @@ def test_second_stage_starts_from_the_first(tmp_path, monkeypatch, capsys):
 
     monkeypatch.chdir(tmp_path)
     assert main(["train", "othello_stage1", "--fast", "--steps", "3"]) == 0
-    assert main(["train", "othello", "--fast", "--steps", "1"]) == 0
+    assert main(["train", "othello_stage2", "--fast", "--steps", "1"]) == 0
     assert "starting from the weights in runs/othello_stage1 (step 3)" in capsys.readouterr().out
     first = load_file(str(tmp_path / "runs/othello_stage1/model.safetensors"))
-    second = load_file(str(tmp_path / "runs/othello/model.safetensors"))
+    second = load_file(str(tmp_path / "runs/othello_stage2/model.safetensors"))
     assert first.keys() == second.keys()
     # One warm-up step at lr 4e-4 / 200 moves no weight by more than about 2e-6.
     assert max((first[k] - second[k]).abs().max().item() for k in first) < 1e-4
+
+    # The third stage is deeper: blocks 0-2 stay, block 3 becomes block 5, 3 and 4 are new.
+    assert main(["train", "othello", "--fast", "--steps", "1"]) == 0
+    assert "new blocks from index 3 on" in capsys.readouterr().out
+    third = load_file(str(tmp_path / "runs/othello/model.safetensors"))
+    moved = {k.replace("blocks.3.", "blocks.5."): v for k, v in second.items()}
+    assert {k for k in third if k not in moved} == {
+        k.replace("blocks.3.", f"blocks.{b}.") for k in second if "blocks.3." in k for b in (3, 4)
+    }
+    assert max((moved[k] - third[k]).abs().max().item() for k in moved) < 1e-4

@@ -18,7 +18,9 @@ class Recipe:
 
     `fast` holds the overrides of a short run (tests, CI's fast mode). `init_from` names
     another recipe whose trained weights start this run (a second training stage): `toyhelpers
-    train` then loads them from `runs/<init_from>` and refuses to start without them.
+    train` then loads them from `runs/<init_from>` and refuses to start without them. With
+    `insert_blocks_at`, this recipe's model may be deeper than that stage's: its extra blocks
+    start at that index, adding nothing to the residual stream (`models.insert_blocks`).
     """
 
     task: str
@@ -28,6 +30,7 @@ class Recipe:
     task_settings: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     init_from: str | None = None
+    insert_blocks_at: int | None = None
 
     def make_task(self, **overrides: Any) -> Task:
         return get_task(self.task, **{**self.task_settings, **overrides})

@@ -1,9 +1,11 @@
 """Recipes for Othello-GPT (seed problems 3.20, 3.30-3.33).
 
-- `othello_stage1` then `othello` (6x6): the shipped model, trained on a CPU in the background
-  of two sessions: 14,000 steps, then 15,000 more from those weights on fresh games, with the
-  learning rate raised again and decayed once more (`toyhelpers train othello` after
-  `toyhelpers train othello_stage1`).
+- `othello_stage1`, `othello_stage2`, then `othello` (6x6): the shipped model, trained on a CPU
+  in the background of three sessions. A 4-layer model trains 14,000 steps, then 15,000 more
+  from those weights on fresh games, with the learning rate raised again and decayed once
+  more. Its probes stalled at 0.93, so the third stage grows it to 6 layers: two new blocks
+  go in before the last one, starting silent (`models.insert_blocks`), and the whole model
+  trains on. Run `toyhelpers train` on the three names in that order.
 - `othello_4x4`: small enough to train inside notebook 24 in a couple of minutes.
 - `othello_8x8`: the full board, for a GPU (a Colab T4 or better).
 
@@ -19,6 +21,7 @@ from toyhelpers.recipes.base import Recipe
 from toyhelpers.training import TrainConfig
 
 _OTHELLO_6X6 = dict(n_layers=4, d_model=128, n_heads=4, d_mlp=512, normalization="LN")
+_OTHELLO_6X6_DEEP = {**_OTHELLO_6X6, "n_layers": 6}
 _STAGE1 = TrainConfig(
     steps=14_000,
     batch_size=128,
@@ -33,15 +36,22 @@ _STAGE1 = TrainConfig(
 )
 
 
-def _six_by_six(train: TrainConfig, notes: str, init_from: str | None = None) -> Recipe:
+def _six_by_six(
+    train: TrainConfig,
+    notes: str,
+    init_from: str | None = None,
+    model: dict | None = None,
+    insert_blocks_at: int | None = None,
+) -> Recipe:
     return Recipe(
         task="othello",
         task_settings=dict(size=6),
-        model=_OTHELLO_6X6,
+        model=model or _OTHELLO_6X6,
         train=train,
         fast=dict(steps=100, eval_every=50, eval_size=100),
         notes=notes,
         init_from=init_from,
+        insert_blocks_at=insert_blocks_at,
     )
 
 
@@ -52,11 +62,19 @@ RECIPES: dict[str, Recipe] = {
         "108 min on one CPU thread",
     ),
     # The second stage raises the learning rate again (to 4e-4) and decays it once more.
-    "othello": _six_by_six(
+    "othello_stage2": _six_by_six(
         dataclasses.replace(_STAGE1, steps=15_000, lr=4e-4, warmup_steps=200, seed=1),
         "6x6 board, second stage: continues othello_stage1 on new games (seed 1); "
         "81 min on one CPU thread",
         init_from="othello_stage1",
+    ),
+    "othello": _six_by_six(
+        dataclasses.replace(_STAGE1, steps=16_000, lr=5e-4, warmup_steps=300, seed=2),
+        "6x6 board, third stage: othello_stage2 grown to 6 layers (new blocks 3 and 4), "
+        "trained on new games (seed 2); 90 min on two CPU threads",
+        init_from="othello_stage2",
+        model=_OTHELLO_6X6_DEEP,
+        insert_blocks_at=3,
     ),
     "othello_4x4": Recipe(
         task="othello",
