@@ -120,8 +120,10 @@ def _load_stage(model, task, name: str, insert_at: int | None = None) -> None:
     earlier = load_checkpoint(stage, task=task)
     if insert_at is not None:
         insert_blocks(model, earlier, insert_at)
-        print(f"starting from the weights in {stage} (step {earlier.meta['steps']}), "
-              f"new blocks from index {insert_at} on")
+        print(
+            f"starting from the weights in {stage} (step {earlier.meta['steps']}), "
+            f"new blocks from index {insert_at} on"
+        )
         return
     if model_config_of(earlier) != model_config_of(model):
         raise ValueError(
