@@ -42,10 +42,25 @@ def test_training_learns_something():
     assert result.history["step"] == [20.0 * i for i in range(1, 11)]
 
 
-def test_same_seed_same_weights():
-    a = th.train(fresh_model(), TASK, CONFIG, progress=False).model
-    b = th.train(fresh_model(), TASK, CONFIG, progress=False).model
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_same_seed_same_weights(precision):
+    config = dataclasses.replace(CONFIG, precision=precision)
+    a = th.train(fresh_model(), TASK, config, progress=False).model
+    b = th.train(fresh_model(), TASK, config, progress=False).model
     assert_same_weights(weights(a), weights(b))
+
+
+def test_bf16_training_learns_and_keeps_float32_weights():
+    config = dataclasses.replace(CONFIG, steps=200, precision="bf16")
+    result = th.train(fresh_model(), TASK, config, progress=False)
+    assert result.history["loss"][-1] < result.history["loss"][0] * 0.8
+    assert {p.dtype for p in result.model.parameters()} == {torch.float32}
+    fp32 = th.train(
+        fresh_model(), TASK, dataclasses.replace(config, precision="fp32"), progress=False
+    )
+    assert not torch.equal(  # the forward pass really ran in bfloat16
+        fp32.model.state_dict()["embed.weight"], result.model.state_dict()["embed.weight"]
+    )
 
 
 def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
@@ -142,3 +157,5 @@ def test_bad_train_config():
         th.TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="lr must be positive"):
         th.TrainConfig(lr=0)
+    with pytest.raises(ValueError, match="precision must be 'fp32' or 'bf16'"):
+        th.TrainConfig(precision="fp16")

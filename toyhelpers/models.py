@@ -81,14 +81,22 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def head_size(self) -> int:
+        return self.d_head or self.d_model // self.n_heads
+
+    @property
+    def mlp_size(self) -> int:
+        return self.d_mlp or 4 * self.d_model
+
     def to_bridge_config(self, seed: int = 0) -> TransformerBridgeConfig:
-        d_head = self.d_head or self.d_model // self.n_heads
+        d_head = self.head_size
         return TransformerBridgeConfig(
             n_layers=self.n_layers,
             d_model=self.d_model,
             n_heads=self.n_heads,
             d_head=d_head,
-            d_mlp=self.d_mlp or 4 * self.d_model,
+            d_mlp=self.mlp_size,
             d_vocab=self.d_vocab,
             d_vocab_out=self.d_vocab_out or self.d_vocab,
             n_ctx=self.n_ctx,
@@ -185,6 +193,68 @@ def insert_blocks(model: TransformerBridge, earlier: TransformerBridge, at: int)
     for block in range(at, at + extra):
         for name in _BLOCK_OUTPUTS:
             state[f"blocks.{block}.{name}"] = torch.zeros_like(state[f"blocks.{block}.{name}"])
+    model.load_state_dict(state)
+
+
+# How `widen` grows each weight, by its name inside a block or the model: weights that read
+# the residual stream (last axis d_model), weights that write to it (first axis d_model),
+# vectors in residual space (tiled), and the biases of the readers.
+_READERS = ("attn.q.weight", "attn.k.weight", "attn.v.weight", "mlp.in.weight", "unembed.weight")
+_WRITERS = ("attn.o.weight", "mlp.out.weight")
+_RESIDUAL = ("embed.weight", "pos_embed.weight", "attn.o.bias", "mlp.out.bias")
+_READER_BIASES = ("attn.q.bias", "attn.k.bias", "attn.v.bias", "mlp.in.bias", "unembed.bias")
+_WIDTHS = ("d_model", "n_heads", "d_head", "d_mlp")
+
+
+def widen(model: TransformerBridge, earlier: TransformerBridge, *, seed: int = 0) -> None:
+    """Load the narrower `earlier` into `model`, which may have a wider residual stream, more
+    heads of the same size and more MLP neurons, without changing what it computes.
+
+    The residual stream is copied `k = d_model / earlier d_model` times side by side: every
+    weight that writes to it (embeddings, `W_O`, `W_out`, their biases, LayerNorm gains and
+    biases) is tiled, so each copy holds the old stream, and LayerNorm, whose mean and
+    variance are the same over k equal copies, normalises it as before. Every weight that
+    reads it (`W_Q`, `W_K`, `W_V`, `W_in`, the unembedding) is split across the copies in
+    random proportions that sum to one, so it reads the old value; the random split makes
+    the copies' gradients differ, so they part as training goes on (Net2Net's wider networks,
+    Chen et al. 2016, with the split in place of added noise). New heads and neurons keep
+    `model`'s random init except their outputs, which are zeroed.
+    """
+    small, big = model_config_of(earlier), model_config_of(model)
+    if not isinstance(small, ModelConfig) or not isinstance(big, ModelConfig):
+        raise ValueError("widen grows transformers only")
+    k, rest = divmod(big.d_model, small.d_model)
+    others = {f: v for f, v in small.to_dict().items() if f not in _WIDTHS}
+    if (
+        rest
+        or big.head_size != small.head_size
+        or big.n_heads < small.n_heads
+        or big.mlp_size < small.mlp_size
+        or others != {f: v for f, v in big.to_dict().items() if f not in _WIDTHS}
+    ):
+        raise ValueError(
+            "widen needs a model whose d_model is a multiple of the earlier one's, with at "
+            "least as many heads of the same size, at least as many MLP neurons, and the "
+            f"same config otherwise: {small} vs {big}"
+        )
+    gen = torch.Generator().manual_seed(seed)
+    state = model.state_dict()
+    for key, old in earlier.state_dict().items():
+        new = state[key].clone()
+        name = key.split(".", 2)[2] if key.startswith("blocks.") else key
+        if name in _READERS:
+            shares = torch.rand((k, *old.shape), generator=gen) + 0.5
+            new[: old.shape[0]] = torch.cat(list(old * shares / shares.sum(0)), dim=-1)
+        elif name in _WRITERS:
+            new.zero_()
+            new[:, : old.shape[1]] = old.repeat(k, 1)
+        elif name in _RESIDUAL or name.startswith(("ln1.", "ln2.", "ln_final.")):
+            new = old.repeat(*([1] * (old.ndim - 1)), k)
+        elif name in _READER_BIASES:
+            new[: old.shape[0]] = old
+        else:
+            raise ValueError(f"widen does not know how to grow the weight {key}")
+        state[key] = new
     model.load_state_dict(state)
 
 

@@ -63,6 +63,9 @@ class TrainConfig:
     # gradient, amplifying their slow component. None switches it off.
     grokfast_alpha: float | None = None
     grokfast_lambda: float = 2.0
+    # "bf16" runs the forward pass under bfloat16 autocast (the loss and the weights stay
+    # float32): about 2x faster on GPUs and on CPUs with AMX or AVX-512 BF16 matrix units.
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         positive = ("steps", "batch_size", "eval_every", "eval_size", "checkpoint_every")
@@ -76,6 +79,8 @@ class TrainConfig:
             raise ValueError(
                 f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}"
             )
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if self.grokfast_alpha is not None and not 0 <= self.grokfast_alpha < 1:
@@ -252,7 +257,8 @@ def train(
     try:
         while step < config.steps and not reached:
             batch = data.next()
-            loss = task.training_loss(net, batch)
+            with torch.autocast(device.type, torch.bfloat16, enabled=config.precision == "bf16"):
+                loss = task.training_loss(net, batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if grad_filter is not None:
