@@ -38,3 +38,4 @@ lint: install
 
 benchmark: install
 	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python benchmarks/precision_speed.py

@@ -81,11 +81,20 @@ def test_second_stage_starts_from_the_first(tmp_path, monkeypatch, capsys):
     assert max((first[k] - second[k]).abs().max().item() for k in first) < 1e-4
 
     # The third stage is deeper: blocks 0-2 stay, block 3 becomes block 5, 3 and 4 are new.
-    assert main(["train", "othello", "--fast", "--steps", "1"]) == 0
+    assert main(["train", "othello_stage3", "--fast", "--steps", "1"]) == 0
     assert "new blocks from index 3 on" in capsys.readouterr().out
-    third = load_file(str(tmp_path / "runs/othello/model.safetensors"))
+    third = load_file(str(tmp_path / "runs/othello_stage3/model.safetensors"))
     moved = {k.replace("blocks.3.", "blocks.5."): v for k, v in second.items()}
     assert {k for k in third if k not in moved} == {
         k.replace("blocks.3.", f"blocks.{b}.") for k in second if "blocks.3." in k for b in (3, 4)
     }
     assert max((moved[k] - third[k]).abs().max().item() for k in moved) < 1e-4
+
+    # The fourth stage is wider (d_model 256): the residual stream is the old one, twice.
+    assert main(["train", "othello", "--fast", "--steps", "1"]) == 0
+    assert "widened" in capsys.readouterr().out
+    fourth = load_file(str(tmp_path / "runs/othello/model.safetensors"))
+    assert fourth.keys() == third.keys()
+    embed = fourth["embed.weight"]
+    assert embed.shape == (third["embed.weight"].shape[0], 256)
+    assert (embed[:, 128:] - third["embed.weight"]).abs().max() < 1e-4

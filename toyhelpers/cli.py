@@ -90,7 +90,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("runs") / args.name)
     model = build_model(recipe.model_config(task), seed=config.seed)
     if recipe.init_from is not None:
-        _load_stage(model, task, recipe.init_from, recipe.insert_blocks_at)
+        _load_stage(model, task, recipe.init_from, recipe.insert_blocks_at, recipe.widen)
     print(f"training {task} | {n_params(model):,} parameters | {recipe.notes}")
     device = pick_device(args.device)
     set_cpu_threads(device, args.threads)
@@ -103,13 +103,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_stage(model, task, name: str, insert_at: int | None = None) -> None:
+def _load_stage(model, task, name: str, insert_at: int | None = None, wider: bool = False) -> None:
     """Start `model` from the weights of the earlier stage `runs/<name>` (same task).
 
     With `insert_at`, the earlier model may be shallower: its blocks go around new ones.
+    With `wider`, it may be narrower: `models.widen` copies its function into `model`.
     """
     from toyhelpers.checkpoints import load_checkpoint
-    from toyhelpers.models import insert_blocks, model_config_of
+    from toyhelpers.models import insert_blocks, model_config_of, widen
 
     stage = Path("runs") / name
     if not (stage / "model.safetensors").exists():
@@ -124,6 +125,10 @@ def _load_stage(model, task, name: str, insert_at: int | None = None) -> None:
             f"starting from the weights in {stage} (step {earlier.meta['steps']}), "
             f"new blocks from index {insert_at} on"
         )
+        return
+    if wider:
+        widen(model, earlier)
+        print(f"starting from the weights in {stage} (step {earlier.meta['steps']}), widened")
         return
     if model_config_of(earlier) != model_config_of(model):
         raise ValueError(

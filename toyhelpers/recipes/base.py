@@ -21,6 +21,8 @@ class Recipe:
     train` then loads them from `runs/<init_from>` and refuses to start without them. With
     `insert_blocks_at`, this recipe's model may be deeper than that stage's: its extra blocks
     start at that index, adding nothing to the residual stream (`models.insert_blocks`).
+    With `widen`, it may be wider (a multiple of the residual width, more heads and neurons),
+    starting as a copy of that stage's function (`models.widen`).
     """
 
     task: str
@@ -31,6 +33,7 @@ class Recipe:
     notes: str = ""
     init_from: str | None = None
     insert_blocks_at: int | None = None
+    widen: bool = False
 
     def make_task(self, **overrides: Any) -> Task:
         return get_task(self.task, **{**self.task_settings, **overrides})
