@@ -100,7 +100,8 @@ def test_every_shipped_checkpoint_matches_its_recorded_metrics(name):
         tolerance = 4 * (p * (1 - p) / n_recorded) ** 0.5 + 0.005
         assert abs(metrics[key] - p) < tolerance, (name, key, metrics[key], p)
     size = sum(p.stat().st_size for p in th.checkpoints.pretrained_dir(name).glob("*"))
-    assert size < 5_000_000
+    # float32 weights; the Othello model (4.8M parameters, 19 MB) is the one large exception
+    assert size < (20_000_000 if name == "othello" else 5_000_000)
 
 
 def _comparable(train_config: dict) -> dict:
@@ -110,6 +111,7 @@ def _comparable(train_config: dict) -> dict:
         config.pop("grokfast_alpha", None)
         config.pop("grokfast_lambda", None)
     config.pop("stop_at", None)  # recorded series train past the target on purpose
+    config.setdefault("precision", "fp32")  # checkpoints from before the setting trained in fp32
     return config
 
 
