@@ -64,7 +64,8 @@ class TrainConfig:
     grokfast_alpha: float | None = None
     grokfast_lambda: float = 2.0
     # "bf16" runs the forward pass under bfloat16 autocast (the loss and the weights stay
-    # float32): about 2x faster on GPUs and on CPUs with AMX or AVX-512 BF16 matrix units.
+    # float32): faster where there are bf16 matrix units (recent GPUs; CPUs with AMX, where
+    # benchmarks/precision_speed.py measures 1.8x for the Othello model).
     precision: str = "fp32"
 
     def __post_init__(self) -> None:

@@ -26,7 +26,6 @@ from toyhelpers.training import TrainConfig
 _OTHELLO_6X6 = dict(n_layers=4, d_model=128, n_heads=4, d_mlp=512, normalization="LN")
 _OTHELLO_6X6_DEEP = {**_OTHELLO_6X6, "n_layers": 6}
 _OTHELLO_6X6_WIDE = {**_OTHELLO_6X6_DEEP, "d_model": 256, "n_heads": 8, "d_mlp": 1024}
-STAGE4_STEPS = 18_000
 _STAGE1 = TrainConfig(
     steps=14_000,
     batch_size=128,
@@ -85,7 +84,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "othello": _six_by_six(
         dataclasses.replace(
-            _STAGE1, steps=STAGE4_STEPS, lr=4e-4, warmup_steps=300, seed=3, precision="bf16"
+            _STAGE1, steps=18_000, lr=4e-4, warmup_steps=300, seed=3, precision="bf16"
         ),
         "6x6 board, fourth stage: othello_stage3 widened to d_model 256, 8 heads, 1024 "
         "neurons per MLP (models.widen), trained on new games (seed 3) in bfloat16; "
