@@ -29,7 +29,8 @@ test: install
 unit: install
 	$(BIN)/pytest tests
 
-# Regenerate notebooks/ from solutions/ (and normalise the solutions).
+# Regenerate notebooks/ from solutions/ (and normalise the solutions), and README's lesson
+# table from toyhelpers/lessons.py.
 exercises: install
 	$(BIN)/python -m toyhelpers.exercises_build
 
@@ -39,3 +40,4 @@ lint: install
 benchmark: install
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/precision_speed.py
+	$(BIN)/python benchmarks/import_cost.py

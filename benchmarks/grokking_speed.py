@@ -21,7 +21,7 @@ import toyhelpers as th
 from toyhelpers.device import pick_device, set_cpu_threads
 from toyhelpers.models import core_module, make_transformer
 from toyhelpers.recipes import get_recipe
-from toyhelpers.tasks.base import scored_loss
+from toyhelpers.tasks import scored_loss
 
 
 def run(name: str, device: torch.device, **changes) -> th.TrainResult:

@@ -1,7 +1,7 @@
 """Random Othello games per second: the vectorised engine against the one-board reference.
 
-`toyhelpers.othello.random_games` (in chunks, as a data pipeline would call it) and the
-pure-Python `toyhelpers.othello.reference.random_game` play random games in this process,
+`families.othello.engine.random_games` (in chunks, as a data pipeline would call it) and the
+pure-Python `families.othello.reference.random_game` play random games in this process,
 alternating several times; the report is the ratio of their median games per second, per
 board size, then the time the vectorised engine takes for a big batch of 6x6 games (the
 shipped model's data). Run:
@@ -17,7 +17,8 @@ import time
 
 import torch
 
-from toyhelpers.othello import random_games, reference
+from toyhelpers.families.othello import reference
+from toyhelpers.families.othello.engine import random_games
 
 
 def vectorised(size: int, games: int, chunk: int, seed: int) -> float:

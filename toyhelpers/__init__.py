@@ -12,10 +12,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Batch": "toyhelpers.tasks.base",
-    "Task": "toyhelpers.tasks.base",
-    "get_task": "toyhelpers.tasks.base",
-    "list_tasks": "toyhelpers.tasks.base",
+    "Batch": "toyhelpers.tasks",
+    "Task": "toyhelpers.tasks",
+    "get_task": "toyhelpers.tasks",
+    "list_tasks": "toyhelpers.tasks",
     "ModelConfig": "toyhelpers.models",
     "make_transformer": "toyhelpers.models",
     "TrainConfig": "toyhelpers.training",

@@ -13,7 +13,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
-from toyhelpers.tasks.base import Batch, Task
+from toyhelpers.tasks import Batch, Task
 
 
 def full_ov_circuit(

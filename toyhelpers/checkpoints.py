@@ -2,7 +2,8 @@
 
 A checkpoint is a folder holding `model.safetensors` and `meta.json` (model config, task
 and its settings, seed, training steps and the metrics measured after training). The
-shipped ones live in `toyhelpers/pretrained/<task>/`. Training also keeps `last.pt`, the
+shipped ones live in their family, `toyhelpers/families/<family>/pretrained/<recipe>/`,
+each named after the recipe that made it. Training also keeps `last.pt`, the
 full training state, to resume an interrupted run.
 """
 
@@ -12,7 +13,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformer_lens.model_bridge import TransformerBridge
 
+from toyhelpers import families
 from toyhelpers.models import (
     ModelConfig,
     build_model,
@@ -27,7 +28,7 @@ from toyhelpers.models import (
     model_config_of,
     to_device,
 )
-from toyhelpers.tasks.base import Task, get_task
+from toyhelpers.tasks import Task, get_task
 
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
@@ -154,18 +155,22 @@ def load_checkpoint(
     return to_device(model, device).eval()
 
 
+def shipped() -> dict[str, Path]:
+    """Every checkpoint shipped inside the package, by name (the recipe that made it)."""
+    return {n: p for n, p in families.listing("pretrained").items() if (p / META).exists()}
+
+
 def pretrained_dir(name: str) -> Path:
-    """The folder of the checkpoint shipped for task `name`."""
-    root = Path(str(resources.files("toyhelpers") / "pretrained"))
-    path = root / name
-    if not (path / META).exists():
-        shipped = sorted(p.name for p in root.iterdir() if (p / META).exists())
+    """The folder of the checkpoint shipped as `name`."""
+    found = shipped()
+    if name not in found:
         raise ValueError(
-            f"no pretrained checkpoint for {name!r}; shipped checkpoints: {', '.join(shipped)}"
+            f"no pretrained checkpoint called {name!r}; shipped checkpoints: "
+            f"{', '.join(sorted(found))}"
         )
-    return path
+    return found[name]
 
 
 def load_pretrained(name: str, *, device: str | torch.device = "cpu") -> TransformerBridge:
-    """The model shipped inside the package for task `name`, in eval mode."""
+    """The model shipped inside the package as `name` (a recipe's name), in eval mode."""
     return load_checkpoint(pretrained_dir(name), device=device)

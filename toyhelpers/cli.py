@@ -1,4 +1,4 @@
-"""The `toyhelpers` command: list tasks, train and evaluate models, check a notebook."""
+"""The `toyhelpers` command: list recipes and tasks, train and evaluate models, check a notebook."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("list", help="list the tasks, their recipes and shipped checkpoints")
+    sub.add_parser("list", help="list the recipes (with their checkpoints and lessons) and tasks")
 
-    train = sub.add_parser("train", help="train the documented model for a task")
-    train.add_argument("name", help="task name (see `toyhelpers list`)")
+    train = sub.add_parser("train", help="train a recipe's model")
+    train.add_argument("name", help="recipe name (see `toyhelpers list`)")
     train.add_argument("--fast", action="store_true", help="a short run, for trying things out")
     train.add_argument("--device", default=None, help="auto (default), cpu, cuda or mps")
     train.add_argument("--out", default=None, help="output folder (default: runs/NAME)")
@@ -43,10 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     ev = sub.add_parser("eval", help="measure a model on fresh data")
-    ev.add_argument("name", help="task name")
-    ev.add_argument(
-        "--checkpoint", default=None, help="checkpoint folder (default: the shipped one)"
-    )
+    ev.add_argument("name", help="shipped checkpoint (the recipe that made it)")
+    ev.add_argument("--checkpoint", default=None, help="a checkpoint folder to measure instead")
     ev.add_argument("--n", type=int, default=2000, help="number of fresh sequences")
     ev.add_argument("--seed", type=int, default=123, help="seed of the fresh data")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -58,43 +56,47 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_list() -> int:
-    from toyhelpers.checkpoints import pretrained_dir
+    from toyhelpers.checkpoints import shipped
+    from toyhelpers.lessons import lessons_using
     from toyhelpers.recipes import all_recipes
-    from toyhelpers.tasks.base import _REGISTRY, list_tasks
+    from toyhelpers.tasks import list_tasks, task_class
 
-    names = list_tasks()
-    recipes = all_recipes()
-    width = max(len(n) for n in names)
-    print(f"{'task':<{width}}  recipe  pretrained  description")
-    for name in names:
-        try:
-            pretrained_dir(name)
-            shipped = "yes"
-        except ValueError:
-            shipped = "no"
-        recipe = "yes" if name in recipes else "no"
-        print(f"{name:<{width}}  {recipe:<6}  {shipped:<10}  {_REGISTRY[name].description}")
+    recipes, checkpoints = all_recipes(), shipped()
+    rows = [("recipe", "task", "checkpoint", "lessons", "family", "starts from")]
+    for name, recipe in sorted(recipes.items()):
+        lessons = ", ".join(f"{lesson.number:02d}" for lesson in lessons_using(name)) or "-"
+        has = "shipped" if name in checkpoints else "-"
+        rows.append((name, recipe.task, has, lessons, recipe.family, recipe.init_from or "-"))
+    _print_table(rows)
+    print()
+    _print_table(
+        [("task", "description")] + [(name, task_class(name).description) for name in list_tasks()]
+    )
     return 0
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("".join(f"{cell:<{w}}  " for cell, w in zip(row, widths, strict=False)) + row[-1])
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from toyhelpers.device import pick_device, set_cpu_threads
-    from toyhelpers.models import build_model, n_params
+    from toyhelpers.models import n_params
     from toyhelpers.recipes import get_recipe
     from toyhelpers.training import train
 
     recipe = get_recipe(args.name)
-    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
-    config = recipe.train_config(fast=args.fast, **overrides)
-    task = recipe.make_task()
+    overrides = {"steps": args.steps} if args.steps is not None else {}
+    run = recipe.build(seed=args.seed, fast=args.fast, **overrides)
     out = Path(args.out or Path("runs") / args.name)
-    model = build_model(recipe.model_config(task), seed=config.seed)
-    if recipe.init_from is not None:
-        _load_stage(model, task, recipe.init_from, recipe.insert_blocks_at, recipe.widen)
-    print(f"training {task} | {n_params(model):,} parameters | {recipe.notes}")
+    if run.started_from:
+        print(f"starting from {run.started_from}")
+    print(f"training {run.task} | {n_params(run.model):,} parameters | {recipe.notes}")
     device = pick_device(args.device)
     set_cpu_threads(device, args.threads)
-    result = train(model, task, config, out_dir=out, resume=args.resume, device=device)
+    result = train(run.model, run.task, run.config, out_dir=out, resume=args.resume, device=device)
     print(
         f"done: {result.steps} steps in {result.seconds:.0f}s | "
         + " | ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
@@ -103,60 +105,27 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_stage(model, task, name: str, insert_at: int | None = None, wider: bool = False) -> None:
-    """Start `model` from the weights of the earlier stage `runs/<name>` (same task).
-
-    With `insert_at`, the earlier model may be shallower: its blocks go around new ones.
-    With `wider`, it may be narrower: `models.widen` copies its function into `model`.
-    """
-    from toyhelpers.checkpoints import load_checkpoint
-    from toyhelpers.models import insert_blocks, model_config_of, widen
-
-    stage = Path("runs") / name
-    if not (stage / "model.safetensors").exists():
-        raise FileNotFoundError(
-            f"this recipe continues the run of recipe {name!r}, but {stage} holds no model: "
-            f"run `toyhelpers train {name}` first"
-        )
-    earlier = load_checkpoint(stage, task=task)
-    if insert_at is not None:
-        insert_blocks(model, earlier, insert_at)
-        print(
-            f"starting from the weights in {stage} (step {earlier.meta['steps']}), "
-            f"new blocks from index {insert_at} on"
-        )
-        return
-    if wider:
-        widen(model, earlier)
-        print(f"starting from the weights in {stage} (step {earlier.meta['steps']}), widened")
-        return
-    if model_config_of(earlier) != model_config_of(model):
-        raise ValueError(
-            f"{stage} holds a model of another shape than this recipe's: "
-            f"{model_config_of(earlier)} vs {model_config_of(model)}"
-        )
-    model.load_state_dict(earlier.state_dict())
-    print(f"starting from the weights in {stage} (step {earlier.meta['steps']})")
-
-
 def _cmd_eval(args: argparse.Namespace) -> int:
     from toyhelpers.checkpoints import load_checkpoint, load_pretrained
     from toyhelpers.device import pick_device
     from toyhelpers.evaluation import evaluate
-    from toyhelpers.tasks.base import get_task
+    from toyhelpers.recipes import get_recipe
 
-    get_task(args.name)  # an unknown name fails here, with the list of tasks
     device = pick_device()
     if args.checkpoint:
         model = load_checkpoint(args.checkpoint, device=device)
-        if model.task.name != args.name:
-            raise ValueError(f"{args.checkpoint} holds a {model.task.name} model, not {args.name}")
+        if args.name != model.task.name and get_recipe(args.name).task != model.task.name:
+            raise ValueError(
+                f"{args.checkpoint} holds a {model.task.name} model; recipe {args.name} "
+                f"trains {get_recipe(args.name).task}"
+            )
     else:
-        model = load_pretrained(args.name, device=device)
+        model = load_pretrained(args.name, device=device)  # an unknown name lists them all
     metrics = evaluate(model, model.task, n=args.n, seed=args.seed)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
+        print(f"{args.checkpoint or args.name}: {model.task}, {args.n} fresh sequences")
         for key, value in metrics.items():
             print(f"{key:>15}: {value:.4f}")
     return 0
@@ -166,6 +135,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from toyhelpers.notebook_check import format_report, run_checks
 
     path = Path(args.notebook)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
     if not path.is_file() or path.suffix != ".ipynb":
         raise ValueError(f"{path} is not a notebook file (.ipynb)")
     reports = run_checks(path, timeout=args.timeout)

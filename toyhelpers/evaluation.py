@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
-from toyhelpers.models import core_module
-from toyhelpers.tasks.base import Batch, Task
+from toyhelpers.models import check_fits, core_module
+from toyhelpers.tasks import Batch, Task
 
 
 @torch.no_grad()
@@ -14,6 +14,7 @@ def evaluate(
     model: TransformerBridge, task: Task, n: int = 2_000, seed: int = 123, batch_size: int = 1_000
 ) -> dict[str, float]:
     """The task's metrics (`accuracy` among them) on `n` sequences drawn with `seed`."""
+    check_fits(model, task)
     device = next(core_module(model).parameters()).device
     batch = task.generate(n, seed=seed, device=device)
     was_training = model.training

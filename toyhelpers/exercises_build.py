@@ -12,6 +12,7 @@ from it. Conventions in a solution notebook:
   `*Your answer here.*`.
 - Cells tagged `solution-only` are left out of the exercise.
 - Colab badges and the Colab install line are pointed at `COURSE_REPO`.
+- README.md's lesson table is rewritten from the lesson manifest (`toyhelpers.lessons`).
 - Links to `/solutions/NN_slug.ipynb` (the Colab badge) point to `/notebooks/NN_slug.ipynb`,
   and " (solutions)" is dropped from the title, the first heading of the first markdown cell.
 
@@ -32,6 +33,8 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+
+from toyhelpers.lessons import render_readme
 
 SOLUTION_ONLY_TAG = "solution-only"
 STUB_RAISE = 'raise NotImplementedError("exercise: write this part")'
@@ -197,6 +200,13 @@ def plan(root: Path) -> tuple[dict[Path, str], list[str]]:
         wanted[path] = notebook_text(normalise(nb))
         wanted[root / "notebooks" / path.name] = notebook_text(exercise)
 
+    readme = root / "README.md"
+    if readme.exists():
+        try:
+            wanted[readme] = render_readme(readme.read_text(encoding="utf-8"), COURSE_REPO)
+        except ValueError as err:
+            errors.append(f"README.md: {err}")
+
     names = {path.name for path in solutions}
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         if path.name not in names:
@@ -237,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             why = "missing" if not path.exists() else "out of date"
             if path.parent.name == "solutions":
                 why = "not normalised"
+            if path.name == "README.md":
+                why = "lesson table out of date (toyhelpers/lessons.py)"
             print(f"{rel}: {why}")
         if stale:
             print("run `python -m toyhelpers.exercises_build` to update", file=sys.stderr)

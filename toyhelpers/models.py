@@ -2,12 +2,15 @@
 
 Models are TransformerLens 4 `TransformerBridge`s around TL's native architecture, so a
 change in TransformerLens touches this file only. `ModelConfig` is the small, JSON-friendly
-description that checkpoints store.
+description that checkpoints store. A family may define another kind of model (the
+modular family's one-hidden-layer MLP): its config class registers with
+`register_model_kind` in the family's `models.py`, and its dict carries `"kind"`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,8 +20,7 @@ from torch import Tensor
 from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
 
-from toyhelpers.mlp import MLPConfig, make_mlp
-from toyhelpers.tasks.base import Task
+from toyhelpers.tasks import Task
 
 Norm = Literal["LN", "LNPre", "RMS"] | None
 Positional = Literal["standard", "rotary"]
@@ -70,6 +72,15 @@ class ModelConfig:
         """A config whose vocabulary and context fit `task`."""
         return cls(d_vocab=task.d_vocab, n_ctx=task.seq_len, **arch)
 
+    def mismatch(self, task: Task) -> str | None:
+        """Why a model of this config cannot read `task`, or None if it can."""
+        if self.d_vocab == task.d_vocab and self.n_ctx >= task.seq_len:
+            return None
+        return (
+            f"the model reads {self.d_vocab} token ids and up to {self.n_ctx} positions, but "
+            f"{task} has {task.d_vocab} tokens and sequences of {task.seq_len}"
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         allowed = {f.name for f in dataclasses.fields(cls)}
@@ -118,30 +129,63 @@ def make_transformer(
     return bridge.to(device, print_details=False)
 
 
-def model_config_of(model: torch.nn.Module) -> ModelConfig | MLPConfig:
+# -- other kinds of model ---------------------------------------------------------------
+
+# kind -> config class. A class here is a frozen dataclass with a `kind` field, `to_dict()`,
+# `for_task(task, **arch)` and `build(seed=, device=)`, and the model it builds keeps it
+# as `toy_config`.
+_MODEL_KINDS: dict[str, type] = {}
+AnyConfig = Any  # a ModelConfig or a registered kind's config
+
+
+def register_model_kind(kind: str) -> Callable[[type], type]:
+    """Class decorator: checkpoints whose model config says `"kind": kind` use this class."""
+
+    def wrap(cls: type) -> type:
+        if _MODEL_KINDS.setdefault(kind, cls) is not cls:
+            raise ValueError(f"model kind {kind!r} is registered twice")
+        return cls
+
+    return wrap
+
+
+def config_class(kind: str | None) -> type:
+    """The config class of model kind `kind` (None: the transformer's `ModelConfig`)."""
+    if kind is None:
+        return ModelConfig
+    if kind not in _MODEL_KINDS:
+        from toyhelpers import families
+
+        families.load("models")  # a family's models.py registers its kinds
+    if kind not in _MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; kinds: {', '.join(sorted(_MODEL_KINDS))}")
+    return _MODEL_KINDS[kind]
+
+
+def model_config_of(model: torch.nn.Module) -> AnyConfig:
     config = getattr(model, "toy_config", None)
-    if not isinstance(config, (ModelConfig, MLPConfig)):
+    if not isinstance(config, (ModelConfig, *_MODEL_KINDS.values())):
         raise ValueError(
-            "this model was not made by toyhelpers (make_transformer or make_mlp); "
-            "it has no config to save"
+            "this model was not made by toyhelpers (make_transformer, or a model kind's "
+            "build()); it has no config to save"
         )
     return config
 
 
-def config_from_dict(data: dict[str, Any]) -> ModelConfig | MLPConfig:
-    """The config a checkpoint stored: a transformer's, or an MLP's (`kind: "mlp"`)."""
-    if data.get("kind") == "mlp":
-        return MLPConfig(**data)
-    return ModelConfig.from_dict(data)
+def config_from_dict(data: dict[str, Any]) -> AnyConfig:
+    """The config a checkpoint stored: a transformer's, or another kind's (`"kind"` set)."""
+    if data.get("kind") is None:
+        return ModelConfig.from_dict(data)
+    return config_class(data["kind"])(**data)
 
 
 def build_model(
-    config: ModelConfig | MLPConfig, *, seed: int = 0, device: str | torch.device = "cpu"
+    config: AnyConfig, *, seed: int = 0, device: str | torch.device = "cpu"
 ) -> torch.nn.Module:
-    """A freshly initialised model of either kind."""
-    if isinstance(config, MLPConfig):
-        return make_mlp(config, seed=seed, device=device)
-    return make_transformer(config, seed=seed, device=device)
+    """A freshly initialised model of any kind; the same seed gives the same weights."""
+    if isinstance(config, ModelConfig):
+        return make_transformer(config, seed=seed, device=device)
+    return config.build(seed=seed, device=device)
 
 
 def to_device(model: torch.nn.Module, device: str | torch.device) -> torch.nn.Module:
@@ -256,6 +300,23 @@ def widen(model: TransformerBridge, earlier: TransformerBridge, *, seed: int = 0
             raise ValueError(f"widen does not know how to grow the weight {key}")
         state[key] = new
     model.load_state_dict(state)
+
+
+def check_fits(model: torch.nn.Module, task: Task) -> None:
+    """Raise a ValueError saying what differs when `model` was not made for `task`."""
+    config = getattr(model, "toy_config", None)
+    if config is None and hasattr(model, "cfg"):  # a TransformerLens model made elsewhere
+        cfg = model.cfg
+        config = ModelConfig(
+            cfg.n_layers, cfg.d_model, cfg.n_heads, d_vocab=cfg.d_vocab, n_ctx=cfg.n_ctx
+        )
+    why = config.mismatch(task) if config is not None else None
+    if why:
+        raise ValueError(
+            f"the model and the task do not match: {why}. Use a model trained on this task "
+            "(e.g. th.load_pretrained(NAME) and its .task) or build one with "
+            "ModelConfig.for_task(task, ...)"
+        )
 
 
 def n_params(model: torch.nn.Module) -> int:

@@ -8,12 +8,16 @@ The notebook runs in a fresh kernel of kernelspec `kernel_name` ("python3" by de
 "python3" kernelspec installed by ipykernel starts `python -m ipykernel_launcher`, and
 jupyter_client replaces a bare `python` by `sys.executable`, so the kernel runs on the same
 interpreter (and virtualenv) as this command. A kernelspec with an absolute interpreter path
-(e.g. a user-level "python3" spec) is used as it is written.
+(e.g. a user-level "python3" spec) is used as it is written. Where the platform has them,
+the kernel talks over local sockets in a private temporary folder rather than TCP ports
+(ipykernel warns about unencrypted TCP at every start otherwise).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +25,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from traitlets.config import Config
 
 from toyhelpers.checks import FAILED, METADATA_KEY, NOT_ATTEMPTED, PASSED
 
@@ -49,18 +54,27 @@ def execute(path: str | Path, timeout: int = 600, kernel_name: str = "python3") 
     dead kernel does, and the cells after it keep no outputs.
     """
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}")
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name=kernel_name,
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
-    try:
-        client.execute()
-    except (CellTimeoutError, DeadKernelError):
-        pass  # `nb` keeps the outputs of the cells that ran
+    with tempfile.TemporaryDirectory(prefix="toyhelpers-kernel-") as sockets:
+        config = Config()
+        if os.name == "posix":
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = os.path.join(sockets, "kernel")
+        # The client makes (and so shuts down) its own kernel manager from this config.
+        client = NotebookClient(
+            nb,
+            config=config,
+            kernel_name=kernel_name,
+            timeout=timeout,
+            allow_errors=True,
+            resources={"metadata": {"path": str(path.parent.resolve())}},
+        )
+        try:
+            client.execute()
+        except (CellTimeoutError, DeadKernelError):
+            pass  # `nb` keeps the outputs of the cells that ran
     return nb
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,8 @@ from transformer_lens.model_bridge import TransformerBridge
 from toyhelpers.checkpoints import TRAIN_STATE, atomic_write, save_checkpoint
 from toyhelpers.device import pick_device
 from toyhelpers.evaluation import evaluate
-from toyhelpers.models import core_module, model_config_of, to_device
-from toyhelpers.tasks.base import Batch, Task, make_generator
+from toyhelpers.models import check_fits, core_module, model_config_of, to_device
+from toyhelpers.tasks import Batch, Task, make_generator
 
 # Offsets that keep the model's, the training data's and the evaluation data's random
 # streams apart while all derive from one seed.
@@ -197,6 +198,7 @@ def train(
     `on_eval(step, model, history)` is called after every evaluation, e.g. to keep
     snapshots of the model along the run.
     """
+    check_fits(model, task)
     device = pick_device(device)
     to_device(model, device)
     net = core_module(model)
@@ -231,7 +233,11 @@ def train(
                 state_path, model, task, config, opt, sched, data, grad_filter
             )
         else:
-            print(f"no saved state at {state_path}; starting from step 0")
+            warnings.warn(
+                f"resume=True, but {state_path} does not exist: nothing to resume, so this "
+                "is a new run from step 0",
+                stacklevel=2,
+            )
 
     def save_state() -> None:
         if state_path is not None:

@@ -1,0 +1,111 @@
+"""What every lesson of the manifest (`toyhelpers/lessons.py`) promises, checked for each.
+
+A done lesson has both notebooks, generated and current, with Colab badges and the Colab
+install line; the checkpoints, recipes and sweeps it names exist; its README row is
+there. Its exercise notebook runs up to its first stub, and every stub fails its check.
+The solution notebooks themselves run under nbval (`make test` collects solutions/).
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import toyhelpers as th
+from toyhelpers.checkpoints import shipped
+from toyhelpers.exercises_build import COURSE_REPO, build_exercise, normalise, notebook_text
+from toyhelpers.lessons import LESSONS, get_lesson
+from toyhelpers.notebook_check import execute, read_reports
+from toyhelpers.sweeps import all_sweeps
+
+ROOT = Path(__file__).resolve().parents[2]
+DONE = [lesson for lesson in LESSONS if lesson.status == "done"]
+IDS = [lesson.stem for lesson in DONE]
+MAX_NOTEBOOK_BYTES = 200_000
+
+
+def test_manifest_numbers_slugs_and_notebooks_agree():
+    assert [lesson.number for lesson in LESSONS] == list(range(len(LESSONS)))
+    assert len({lesson.slug for lesson in LESSONS}) == len(LESSONS)
+    on_disk = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
+    assert on_disk == [lesson.stem for lesson in DONE], "a notebook without a done lesson"
+    assert get_lesson("permute") is get_lesson(4)
+    with pytest.raises(ValueError, match="no lesson 'nope'"):
+        get_lesson("nope")
+
+
+@pytest.mark.parametrize("lesson", DONE, ids=IDS)
+def test_notebooks_exist_and_are_current(lesson):
+    solution = ROOT / "solutions" / f"{lesson.stem}.ipynb"
+    exercise = ROOT / "notebooks" / f"{lesson.stem}.ipynb"
+    nb = nbformat.read(solution, as_version=4)
+    assert solution.read_text() == notebook_text(normalise(nb)), "run `make exercises`"
+    assert exercise.read_text() == notebook_text(build_exercise(nb)), "run `make exercises`"
+    for path, folder in ((solution, "solutions"), (exercise, "notebooks")):
+        text = path.read_text()
+        badge = f"colab.research.google.com/github/{COURSE_REPO}/blob/main/{folder}/{path.name}"
+        assert badge in text, f"{path.name}: Colab badge missing or pointing elsewhere"
+        assert f"git+https://github.com/{COURSE_REPO}" in text, f"{path.name}: no Colab install"
+        assert path.stat().st_size < MAX_NOTEBOOK_BYTES
+
+
+@pytest.mark.parametrize("lesson", DONE, ids=IDS)
+def test_what_the_lesson_uses_exists(lesson):
+    recipes, checkpoints, sweeps = th.recipes.all_recipes(), shipped(), all_sweeps()
+    for name in lesson.checkpoints:
+        assert name in checkpoints, f"{lesson.stem} loads {name}, which is not shipped"
+        assert name in recipes, f"checkpoint {name} has no recipe that made it"
+    for name in lesson.recipes:
+        assert name in recipes, f"{lesson.stem} names recipe {name}, which does not exist"
+    for name in lesson.sweeps:
+        assert sweeps[name].path.exists(), f"{lesson.stem} plots sweep {name}: not saved"
+    source = (ROOT / "solutions" / f"{lesson.stem}.ipynb").read_text()
+    used = set(re.findall(r'load_pretrained\(\\"(\w+)', source))
+    assert used <= set(lesson.checkpoints), f"also loads {used - set(lesson.checkpoints)}"
+    if lesson.checkpoints or lesson.recipes:
+        assert lesson.family in {recipes[n].family for n in lesson.checkpoints + lesson.recipes}
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
+def test_readme_row(lesson):
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith(f"| {lesson.number:02d} |"))
+    assert row.endswith(f"| {lesson.status} |") and lesson.title in row
+    assert (f"notebooks/{lesson.stem}.ipynb" in row) == (lesson.status == "done")
+
+
+def first_stub_index(solution: nbformat.NotebookNode, exercise: nbformat.NotebookNode) -> int:
+    """Index, in the exercise, of the first cell that holds a stub."""
+    stub_ids = [c.id for c in solution.cells if "# BEGIN SOLUTION" in c.source]
+    assert stub_ids, "a course notebook needs at least one exercise"
+    return next(i for i, c in enumerate(exercise.cells) if c.id == stub_ids[0])
+
+
+@pytest.mark.parametrize("lesson", DONE, ids=IDS)
+def test_exercise_notebook_runs_until_its_first_stub_and_every_stub_fails(lesson):
+    solution = nbformat.read(ROOT / "solutions" / f"{lesson.stem}.ipynb", as_version=4)
+    executed = execute(ROOT / "notebooks" / f"{lesson.stem}.ipynb", timeout=600)
+    stop = first_stub_index(solution, executed)
+    for index, cell in enumerate(executed.cells[:stop]):
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        assert not errors, f"cell {index} failed before the first exercise: {errors[0].ename}"
+    reports = read_reports(executed)
+    assert reports, "no exercise checks found"
+    passed = [r.exercise for r in reports if r.status == "passed"]
+    assert not passed, f"checks that pass on the stubs (they cannot fail): {passed}"
+    solved_names = {
+        m.group(1)
+        for c in solution.cells
+        if c.cell_type == "code"
+        for m in re.finditer(r"\bcheck_(\w+)\s*\(", c.source)
+    }
+    assert {r.exercise for r in reports} == solved_names
+    imported = set(
+        re.findall(r"from (toyhelpers\.families\.\w+\.checks) import", solution_text(lesson))
+    )
+    assert imported == {lesson.checks_module}, f"checks come from {imported}"
+
+
+def solution_text(lesson) -> str:
+    return (ROOT / "solutions" / f"{lesson.stem}.ipynb").read_text()

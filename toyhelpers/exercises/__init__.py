@@ -1,1 +1,0 @@
-"""Inline checks for each notebook's exercises, one module per notebook."""

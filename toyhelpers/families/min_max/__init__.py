@@ -1,0 +1,1 @@
+"""The minimum or maximum of two integers (lesson 03)."""

@@ -1,0 +1,1 @@
+"""Permuting a list by a permutation given in the input (lesson 04)."""

@@ -1,0 +1,1 @@
+"""Linear recurrences mod p, Fibonacci first (lesson 05)."""
