@@ -68,8 +68,11 @@ def standardise(value: Any) -> Any:
         return value
     if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return value.item()
-    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-        return type(value)(standardise(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        items = [standardise(v) for v in value]
+        if hasattr(value, "_fields"):  # a namedtuple takes its fields one by one
+            return type(value)(*items)
+        return type(value)(items)
     if isinstance(value, Mapping):
         return {k: standardise(v) for k, v in value.items()}
     if callable(value) and not isinstance(value, type | torch.nn.Module):
