@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,16 +48,29 @@ class ExerciseReport:
     message: str = ""
 
 
-def execute(path: str | Path, timeout: int = 600, kernel_name: str = "python3") -> NotebookNode:
+def execute(
+    path: str | Path,
+    timeout: int = 600,
+    kernel_name: str = "python3",
+    only: Collection[int] | None = None,
+) -> NotebookNode:
     """Run the notebook at `path` in its folder and return it with its outputs.
 
     `timeout` is per cell, in seconds. Cells that raise do not stop the run; a timeout or a
-    dead kernel does, and the cells after it keep no outputs.
+    dead kernel does, and the cells after it keep no outputs. With `only`, just the code
+    cells at those indices run; the others come back as they were, without outputs.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no notebook at {path}")
     nb = nbformat.read(path, as_version=4)
+    skipped = {}
+    if only is not None:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and index not in only:
+                # A raw cell keeps its place (and so every index) but nbclient skips it.
+                skipped[index] = cell
+                nb.cells[index] = nbformat.v4.new_raw_cell(cell.source)
     with tempfile.TemporaryDirectory(prefix="toyhelpers-kernel-") as sockets:
         config = Config()
         if os.name == "posix":
@@ -75,6 +89,8 @@ def execute(path: str | Path, timeout: int = 600, kernel_name: str = "python3") 
             client.execute()
         except (CellTimeoutError, DeadKernelError):
             pass  # `nb` keeps the outputs of the cells that ran
+    for index, cell in skipped.items():
+        nb.cells[index] = cell
     return nb
 
 

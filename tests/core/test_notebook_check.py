@@ -11,6 +11,7 @@ from nbformat import v4
 from toyhelpers.checks import METADATA_KEY
 from toyhelpers.notebook_check import (
     ExerciseReport,
+    execute,
     find_exercises,
     format_report,
     read_reports,
@@ -72,6 +73,24 @@ def test_run_checks_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     assert "NameError" in reports[3].message and "late_answer" in reports[3].message
     # The kernel talks over private local sockets: no warning about unencrypted TCP.
     assert "without encryption" not in capfd.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_execute_only_some_cells(tmp_path: Path) -> None:
+    cells = [CHECKS, "check_good(1)", "check_bad(2)", STUB, "late_answer = 1", "check_late(1)"]
+    path = tmp_path / "exercise.ipynb"
+    nbformat.write(v4.new_notebook(cells=[v4.new_code_cell(c) for c in cells]), path)
+
+    nb = execute(path, timeout=60, only={0, 3, 5})
+
+    assert [c.cell_type for c in nb.cells] == ["code"] * 6  # the skipped cells come back
+    assert [bool(c.outputs) for c in nb.cells] == [False, False, False, True, False, True]
+    assert [(r.exercise, r.status) for r in read_reports(nb)] == [
+        ("good", "not reached"),
+        ("bad", "not reached"),
+        ("stub", "not attempted"),
+        ("late", "passed"),
+    ]
 
 
 def test_a_missing_notebook_is_named(tmp_path: Path) -> None:
