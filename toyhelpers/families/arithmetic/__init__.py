@@ -1,0 +1,1 @@
+"""Multi-digit arithmetic written digit by digit: addition and subtraction (lesson 12)."""

@@ -1,0 +1,190 @@
+"""Checks for 12_digit_addition: each compares the learner's function with a reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
+
+from toyhelpers.checks import ExerciseFailed, as_tensor, assert_tensor, exercise
+from toyhelpers.families.arithmetic.tasks import chain_per_digit
+
+# -- references ------------------------------------------------------------------------
+
+
+def _carry_chains(
+    a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+) -> Int[Tensor, "batch digit"]:
+    return chain_per_digit(a + b >= 10, a + b == 9)
+
+
+def _answer_query(n_digits: int, k: int) -> int:
+    # Normal order: c_k is written at 3n + 3 - k and predicted from the position before.
+    return 3 * n_digits + 2 - k
+
+
+def _pair_attention(
+    pattern: Float[Tensor, "batch head query key"], n_digits: int
+) -> Float[Tensor, "head answer_digit pair"]:
+    n = n_digits
+    queries = [_answer_query(n, k) for k in range(n + 1)]
+    a_keys = [n - i for i in range(n)]  # a_i sits at n - i (a_(n-1) first, after START)
+    b_keys = [2 * n + 1 - i for i in range(n)]
+    rows = pattern[:, :, queries]
+    return (rows[..., a_keys] + rows[..., b_keys]).mean(0)
+
+
+def _carry_direction(
+    resid: Float[Tensor, "batch d_model"], carry: Bool[Tensor, " batch"]
+) -> Float[Tensor, " d_model"]:
+    carry = carry.bool()
+    direction = resid[carry].mean(0) - resid[~carry].mean(0)
+    return direction / direction.norm()
+
+
+def _set_projection_hook(
+    direction: Float[Tensor, " d_model"], position: int, values: Float[Tensor, " batch"]
+) -> Callable[[Tensor, object], Tensor]:
+    def hook(resid: Float[Tensor, "batch pos d_model"], hook: object) -> Tensor:
+        resid = resid.clone()
+        unit = direction / direction.norm()
+        current = resid[:, position] @ unit
+        resid[:, position] += (values.to(resid.dtype) - current)[:, None] * unit
+        return resid
+
+    return hook
+
+
+# -- fixed cases -------------------------------------------------------------------------
+
+
+def _digits(numbers: list[int], n: int) -> Int[Tensor, "batch digit"]:
+    return torch.tensor([[x // 10**i % 10 for i in range(n)] for x in numbers])
+
+
+def _consecutive_carries(
+    a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+) -> Int[Tensor, "batch digit"]:
+    """The mistake of counting every run of carries as one chain."""
+    out, run = [], torch.zeros(a.shape[0], dtype=torch.long)
+    carry = torch.zeros_like(run)
+    for i in range(a.shape[1]):
+        carry = (a[:, i] + b[:, i] + carry >= 10).long()
+        run = (run + 1) * carry
+        out.append(run)
+    return torch.stack(out, dim=1)
+
+
+# -- checks ----------------------------------------------------------------------------
+
+
+@exercise("carry_chains", reference=_carry_chains)
+def check_carry_chains(fn) -> None:
+    """fn(a, b) -> for each digit, the length of the carry chain carrying out of it."""
+    # 99999 + 00001: one chain of 5; 15 + 17: a chain of 1 (digit 0), none above.
+    # 58 + 67: two chains of 1 (8 + 7 and 5 + 6 + 1 each carry on their own).
+    # 45 + 54: no carry at all, though each digit would pass one on.
+    a = _digits([99999, 15, 58, 45, 19999], 5)
+    b = _digits([1, 17, 67, 54, 80001], 5)
+    gen = torch.Generator().manual_seed(0)
+    cases = [(a, b), tuple(torch.randint(0, 10, (64, 7), generator=gen) for _ in range(2))]
+    for x, y in cases:
+        got = fn(x, y)
+        want = _carry_chains(x, y)
+        assert_tensor(
+            got,
+            want,
+            "carry_chains(a, b)",
+            dims="example digit",
+            mistakes=[
+                (
+                    _consecutive_carries(x, y),
+                    "you counted runs of consecutive carries; a digit whose own sum is 10 or "
+                    "more starts a new chain (58 + 67 has two chains of 1, not one of 2)",
+                ),
+                (
+                    (x + y >= 10).long(),
+                    "you marked only the digits that carry on their own (a + b >= 10); a digit "
+                    "with a + b = 9 and a carry coming in carries too, extending the chain",
+                ),
+            ],
+        )
+
+
+@exercise("pair_attention", reference=_pair_attention)
+def check_pair_attention(fn) -> None:
+    """fn(pattern, n_digits) -> per head, the attention from the position predicting each
+    answer digit c_k onto each digit pair (a_i plus b_i), averaged over the batch."""
+    gen = torch.Generator().manual_seed(1)
+    for n in (5, 3):
+        seq = 3 * n + 4
+        pattern = torch.rand(3, 2, seq, seq, generator=gen)
+        holding = [_answer_query(n, k) + 1 for k in range(n + 1)]
+        a_keys = [n - i for i in range(n)]
+        b_keys = [2 * n + 1 - i for i in range(n)]
+        rows = pattern[:, :, holding]
+        a_only = pattern[:, :, [_answer_query(n, k) for k in range(n + 1)]][..., a_keys].mean(0)
+        assert_tensor(
+            fn(pattern, n),
+            _pair_attention(pattern, n),
+            f"pair_attention(pattern, {n})",
+            dims="head answer_digit pair",
+            mistakes=[
+                (
+                    (rows[..., a_keys] + rows[..., b_keys]).mean(0),
+                    "you took the rows of the positions holding c_k; the logits for c_k come "
+                    "from the position just before it",
+                ),
+                (a_only, "you counted the attention on a_i only; add the attention on b_i"),
+            ],
+        )
+
+
+@exercise("carry_direction", reference=_carry_direction)
+def check_carry_direction(fn) -> None:
+    """fn(resid, carry) -> the unit vector from the mean of the no-carry rows to the mean of
+    the carry rows."""
+    gen = torch.Generator().manual_seed(2)
+    resid = torch.randn(200, 16, generator=gen)
+    carry = torch.rand(200, generator=gen) < 0.3
+    resid[carry] += 2.0
+    want = _carry_direction(resid, carry)
+    got = as_tensor(fn(resid, carry), "carry_direction(resid, carry)")
+    if got.shape == want.shape:
+        if torch.allclose(got, -want, atol=1e-4):
+            raise ExerciseFailed("the direction points from carry to no carry; flip its sign")
+        raw = resid[carry].mean(0) - resid[~carry].mean(0)
+        if torch.allclose(got, raw, atol=1e-4):
+            raise ExerciseFailed("divide the difference of the means by its norm: a unit vector")
+    assert_tensor(got, want, "carry_direction(resid, carry)", dims="d_model")
+
+
+@exercise("set_projection_hook", reference=_set_projection_hook)
+def check_set_projection_hook(fn) -> None:
+    """fn(direction, position, values) -> a hook setting the residual's component along
+    `direction` at `position` to `values` (one per example), leaving the rest as it was."""
+    gen = torch.Generator().manual_seed(3)
+    resid = torch.randn(4, 6, 8, generator=gen)
+    direction = 3 * torch.randn(8, generator=gen)  # not unit length on purpose
+    values = torch.randn(4, generator=gen)
+    want = _set_projection_hook(direction, 2, values)(resid.clone(), None)
+    got = as_tensor(fn(direction, 2, values)(resid.clone(), None), "the hook's output")
+    if got.shape == want.shape and not torch.allclose(got, want, atol=1e-4):
+        unit = direction / direction.norm()
+        added = resid.clone()
+        added[:, 2] += values[:, None] * unit
+        if torch.allclose(got, added, atol=1e-4):
+            raise ExerciseFailed(
+                "you added `values` along the direction; set the component to `values` "
+                "(subtract the current projection first)"
+            )
+        if not torch.allclose(got[:, [0, 1, 3, 4, 5]], resid[:, [0, 1, 3, 4, 5]], atol=1e-4):
+            raise ExerciseFailed("the hook changed other positions; edit `position` only")
+        if torch.allclose((got[:, 2] - resid[:, 2]) @ direction, torch.zeros(4), atol=1e-4):
+            raise ExerciseFailed("the change at `position` is not along `direction`")
+    assert_tensor(got, want, "the hook's output", dims="batch pos d_model")
+    projection = got[:, 2] @ (direction / direction.norm())
+    if not torch.allclose(projection, values, atol=1e-4):
+        raise ExerciseFailed("after the hook the projection on the unit direction is not `values`")

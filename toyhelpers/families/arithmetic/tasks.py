@@ -1,0 +1,488 @@
+"""Multi-digit addition and subtraction written digit by digit (seed problem 3.8), with the
+hard cases oversampled. Used in lesson 12 (digit_addition).
+
+Layout (n = n_digits; the digits are the tokens "0".."9", ids 0..9):
+
+    add5: START a(n-1) .. a0 + b(n-1) .. b0 = c(n) .. c0       c = a + b, n + 1 digits
+    sub5: START a(n-1) .. a0 - b(n-1) .. b0 = s c(n-1) .. c0   s "+" if a >= b else "-",
+                                                                c = |a - b|, n digits
+
+Operands are zero-padded to n digits. With `reverse=True` every number (both operands and
+the answer) is written least-significant digit first; the sign of a difference stays just
+after "=". The n + 1 answer tokens are scored, so both tasks have `seq_len = 3n + 4`.
+
+**Carry chains.** A digit *generates* a carry when a_i + b_i >= 10 and *propagates* one
+when a_i + b_i = 9 (it carries only if a carry comes in). A carry chain is a generating
+digit followed by the propagating digits its carry runs through: 99999 + 00001 has one
+chain of 5, 15 + 17 one of 1. For x - y (x = max(a, b), y = min(a, b)) a digit generates
+a borrow when x_i < y_i and propagates one when x_i = y_i: 10000 - 00001 has a chain of 4.
+`chain_lengths` gives the longest chain of each example (0..n for addition, 0..n-1 for
+subtraction, whose top digit never borrows). A chain of 3 or more is a *cascade*.
+
+**Why the mix.** On uniform operands the cases that break a model are rare: a cascade of
+3+ carries is 1.4% of add5 examples, a borrow cascade 0.8% of sub5's, a == b 1e-5, and
+a *decoy* (3+ digits that would propagate a carry, but none comes in: 34500 + 65412)
+0.2%. A model trained on uniform data gets the uniform test right and fails these
+(lesson 12's 1-layer model gets 97% of cascades and about 60% of decoys right). So
+`mix="train"` puts a uniform example at every even row and a hard one at every odd row,
+the hard kind drawn uniformly from:
+
+    add5: a chain of exactly L = 1, 2, .., n digits (one kind per L), a decoy run, small
+          operands (only the low k digits nonzero, k uniform in 0..n-1: answers with
+          leading zeros)
+    sub5: a borrow chain of L = 1, .., n - 1, a decoy run, small operands, and near-equal
+          operands (b shares a's top 1..n digits; all n: a == b)
+
+Measured on 100,000 examples of the default tasks (tests/families/test_arithmetic.py
+holds the bounds): add5 `mix="train"` has 22.2% cascades (longest chain >= 3), 5.7%
+decoys and 7.3% answers with two or more leading zeros; sub5 `mix="train"` has 14.5%
+borrow cascades, 12.4% decoys, 2.2% a == b and 48.7% negative answers.
+
+Knowing which rows are uniform lets `metrics` report `accuracy_uniform` (the even rows)
+beside `accuracy` on the whole mix and `accuracy_cascade` (rows with a cascade), so the
+training history and meta.json record the lesson's targets directly. `mix="uniform"`,
+`"cascade"` (a chain of 3..max_chain digits) and `"decoy"` (a decoy run of 3..max_chain)
+give evaluation sets.
+
+A chain of length L at digit p is built from digit pairs: at p a generating pair, at
+p+1..p+L-1 propagating pairs, at p+L (below the top) a pair that stops a carry
+(a + b <= 8; x > y), and at p-1 (above the bottom) another stopping pair so that no carry
+comes in. A decoy run has propagating pairs at p..p+L-1 and a stopping pair at p-1. The
+other digits are uniform, so other chains may appear there: an example built with chain
+L has a longest chain of at least L. Subtraction pairs are built with x >= y, then written
+as a - b or b - a with equal odds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cache
+from typing import ClassVar
+
+import torch
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
+
+from toyhelpers.tasks import (
+    Batch,
+    Task,
+    bool_setting,
+    choice_setting,
+    int_setting,
+    register,
+    sequence_metrics,
+)
+
+MAX_DIGITS = 16
+MIXES = ("train", "uniform", "cascade", "decoy")
+CASCADE = 3  # a chain at least this long is a cascade, the hard case of the literature
+
+# The family vocabulary: "*" is there for the multiplication task of lesson 13.
+VOCAB = [str(d) for d in range(10)] + ["+", "-", "*", "=", "START"]
+PLUS, MINUS, TIMES, EQUALS, START = range(10, 15)
+
+# Digit-pair classes of the chain construction.
+FREE, GENERATE, PROPAGATE, STOP = range(4)
+
+
+# -- digit arithmetic (all digits least significant first) ---------------------------------
+
+
+def add_digits(
+    a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+) -> tuple[Int[Tensor, "batch digit_1"], Bool[Tensor, "batch digit"]]:
+    """a + b as n + 1 digits, and whether each digit carries out."""
+    out, carries = [], []
+    carry = torch.zeros_like(a[:, 0])
+    for i in range(a.shape[1]):
+        total = a[:, i] + b[:, i] + carry
+        out.append(total % 10)
+        carry = total // 10
+        carries.append(carry.bool())
+    out.append(carry)
+    return torch.stack(out, dim=1), torch.stack(carries, dim=1)
+
+
+def sub_digits(
+    x: Int[Tensor, "batch digit"], y: Int[Tensor, "batch digit"]
+) -> tuple[Int[Tensor, "batch digit"], Bool[Tensor, "batch digit"]]:
+    """x - y (x >= y) as n digits, and whether each digit borrows."""
+    out, borrows = [], []
+    borrow = torch.zeros_like(x[:, 0])
+    for i in range(x.shape[1]):
+        diff = x[:, i] - y[:, i] - borrow
+        borrow = (diff < 0).long()
+        out.append(diff + 10 * borrow)
+        borrows.append(borrow.bool())
+    return torch.stack(out, dim=1), torch.stack(borrows, dim=1)
+
+
+def greater_equal(
+    x: Int[Tensor, "batch digit"], y: Int[Tensor, "batch digit"]
+) -> Bool[Tensor, " batch"]:
+    """x >= y as numbers, compared digit by digit from the top (no overflow at 16 digits)."""
+    result = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    decided = torch.zeros_like(result)
+    for i in reversed(range(x.shape[1])):
+        differ = (x[:, i] != y[:, i]) & ~decided
+        result = torch.where(differ, x[:, i] > y[:, i], result)
+        decided |= differ
+    return result
+
+
+def chain_per_digit(
+    generate: Bool[Tensor, "batch digit"], propagate: Bool[Tensor, "batch digit"]
+) -> Int[Tensor, "batch digit"]:
+    """For each digit, the length of the carry chain that carries out of it (0: no carry).
+
+    A generating digit starts a chain of 1; a propagating digit with a carry coming in
+    extends the chain below it by one.
+    """
+    out = []
+    below = torch.zeros(generate.shape[0], dtype=torch.long, device=generate.device)
+    for i in range(generate.shape[1]):
+        extended = torch.where(propagate[:, i] & (below > 0), below + 1, 0)
+        below = torch.where(generate[:, i], 1, extended)
+        out.append(below)
+    return torch.stack(out, dim=1)
+
+
+@cache
+def _pair_tables(kind: str) -> tuple[Int[Tensor, "4 100 2"], Int[Tensor, " 4"]]:
+    """For each pair class, its (a_i, b_i) digit pairs (padded to 100) and how many there are.
+
+    Addition: GENERATE a + b >= 10, PROPAGATE a + b = 9, STOP a + b <= 8.
+    Subtraction (x - y): GENERATE x < y, PROPAGATE x = y, STOP x > y.
+    """
+    pairs = [(x, y) for x in range(10) for y in range(10)]
+    if kind == "add":
+        tests = [lambda x, y: True, lambda x, y: x + y >= 10]
+        tests += [lambda x, y: x + y == 9, lambda x, y: x + y <= 8]
+    else:
+        tests = [lambda x, y: True, lambda x, y: x < y]
+        tests += [lambda x, y: x == y, lambda x, y: x > y]
+    table = torch.zeros(4, 100, 2, dtype=torch.long)
+    counts = torch.zeros(4, dtype=torch.long)
+    for c, test in enumerate(tests):
+        chosen = [p for p in pairs if test(*p)]
+        table[c, : len(chosen)] = torch.tensor(chosen)
+        counts[c] = len(chosen)
+    return table, counts
+
+
+def _randint(high: Int[Tensor, "..."], gen: torch.Generator) -> Int[Tensor, "..."]:
+    """A uniform int in 0..high-1 for every entry of `high` (entries >= 1)."""
+    u = torch.rand(high.shape, generator=gen, device=high.device)
+    return (u * high).long().clamp_(max=high - 1)
+
+
+def _run_pairs(
+    n_digits: int,
+    room: int,
+    lengths: Int[Tensor, " batch"],
+    fire: Bool[Tensor, " batch"],
+    kind: str,
+    gen: torch.Generator,
+) -> tuple[Int[Tensor, "batch digit"], Int[Tensor, "batch digit"], Int[Tensor, " batch"]]:
+    """Digits with a run of `lengths` digits at a random place in the low `room` digits.
+
+    Where `fire` the run is a chain (a generating pair, then propagating ones, then a
+    stop); elsewhere a decoy (propagating pairs only). A stopping pair below the run keeps
+    carries out. Returns both operands' digits and the first digit above the run's stop,
+    from which on the digits are uniform.
+    """
+    n, device = lengths.shape[0], lengths.device
+    start = _randint(room - lengths + 1, gen)  # p in 0..room-L
+    pos = torch.arange(n_digits, device=device)[None, :]
+    p, top, f = start[:, None], (start + lengths)[:, None], fire[:, None]
+    cls = torch.full((n, n_digits), FREE, dtype=torch.long, device=device)
+    cls[(pos >= p) & (pos < top)] = PROPAGATE
+    cls[(pos == p) & f] = GENERATE
+    cls[((pos == top) & f) | (pos == p - 1)] = STOP
+    table, counts = (t.to(device) for t in _pair_tables(kind))
+    pairs = table[cls, _randint(counts[cls], gen)]
+    return pairs[..., 0], pairs[..., 1], start + lengths + fire.long()
+
+
+def _small(digits: Int[Tensor, "batch digit"], gen: torch.Generator) -> Int[Tensor, "batch digit"]:
+    """Keep only the low k digits of each number, k uniform in 0..n_digits-1 (0: zero)."""
+    n, n_digits = digits.shape
+    keep = _randint(torch.full((n, 1), n_digits, device=digits.device), gen)
+    pos = torch.arange(n_digits, device=digits.device)[None, :]
+    return torch.where(pos < keep, digits, 0)
+
+
+def per_example_correct(
+    logits: Float[Tensor, "batch seq d_vocab"], batch: Batch
+) -> Bool[Tensor, " batch"]:
+    """Whether every scored token of each example is the argmax prediction."""
+    pred = logits[:, :-1].argmax(-1)
+    target, mask = batch.tokens[:, 1:], batch.scored[:, 1:]
+    return ((pred == target) | ~mask).all(dim=-1)
+
+
+# -- the tasks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arithmetic(Task):
+    """What addition and subtraction share: layout, settings, the mix of hard cases."""
+
+    kind: ClassVar[str] = ""  # "add" or "sub"
+    op_token: ClassVar[int] = PLUS
+
+    n_digits: int = int_setting(5, 1, MAX_DIGITS)
+    reverse: bool = bool_setting(False)
+    mix: str = choice_setting("train", MIXES)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mix in ("cascade", "decoy") and self.max_chain < CASCADE:
+            raise ValueError(
+                f"mix={self.mix!r} needs runs of {CASCADE}+ digits, which {self.name} cannot "
+                f"have with n_digits={self.n_digits} (at most {self.max_chain}); use "
+                f"n_digits >= {CASCADE + self.n_digits - self.max_chain}"
+            )
+
+    # -- layout ------------------------------------------------------------------------
+    @property
+    def vocab(self) -> list[str]:
+        return list(VOCAB)
+
+    @property
+    def seq_len(self) -> int:
+        return 3 * self.n_digits + 4
+
+    @property
+    def answer_start(self) -> int:
+        """Position of the first answer token, just after `=`."""
+        return 2 * self.n_digits + 3
+
+    @property
+    def answer_positions(self) -> range:
+        """Positions of the n + 1 answer tokens, in written order."""
+        return range(self.answer_start, self.seq_len)
+
+    @property
+    def max_chain(self) -> int:
+        """The longest carry (borrow) chain an example can have."""
+        return self.n_digits if self.kind == "add" else self.n_digits - 1
+
+    @property
+    def hard_kinds(self) -> list[str]:
+        """The hard kinds that share the odd rows of `mix="train"`."""
+        chains = [f"chain{length}" for length in range(1, self.max_chain + 1)]
+        decoy = ["decoy"] if self.max_chain >= 1 else []
+        return chains + decoy + ["small"] + (["near_equal"] if self.kind == "sub" else [])
+
+    def written(self, digits: Int[Tensor, "batch k"]) -> Int[Tensor, "batch k"]:
+        """Least-significant-first digits in the order they are written."""
+        return digits if self.reverse else digits.flip(1)
+
+    def unwritten(self, written: Int[Tensor, "batch k"]) -> Int[Tensor, "batch k"]:
+        """Written digits back to least significant first."""
+        return written if self.reverse else written.flip(1)
+
+    def operand_positions(self, operand: int) -> list[int]:
+        """Positions of operand 0 (a) or 1 (b)'s digits, least significant digit first."""
+        n = self.n_digits
+        first = 1 if operand == 0 else n + 2
+        positions = list(range(first, first + n))
+        return positions if self.reverse else positions[::-1]
+
+    def operands(
+        self, tokens: Int[Tensor, "batch seq"]
+    ) -> tuple[Int[Tensor, "batch digit"], Int[Tensor, "batch digit"]]:
+        """The digits of a and b, least significant first."""
+        return tokens[:, self.operand_positions(0)], tokens[:, self.operand_positions(1)]
+
+    # -- data --------------------------------------------------------------------------
+    def _kinds(self, n: int, gen: torch.Generator, device: torch.device) -> Int[Tensor, " batch"]:
+        """Per example: -1 for uniform, else an index into `hard_kinds`."""
+        if self.mix == "uniform":
+            return torch.full((n,), -1, dtype=torch.long, device=device)
+        if self.mix == "cascade":
+            span = torch.full((n,), self.max_chain - CASCADE + 1, device=device)
+            return CASCADE - 1 + _randint(span, gen)
+        if self.mix == "decoy":
+            return torch.full((n,), self.hard_kinds.index("decoy"), device=device)
+        hard = _randint(torch.full((n,), len(self.hard_kinds), device=device), gen)
+        odd = torch.arange(n, device=device) % 2 == 1
+        return torch.where(odd, hard, -1)
+
+    def _operands(
+        self, n: int, gen: torch.Generator, device: torch.device
+    ) -> tuple[Int[Tensor, "batch digit"], Int[Tensor, "batch digit"]]:
+        """Operand digits drawn from the mix (least significant first)."""
+        nd, names = self.n_digits, self.hard_kinds
+        kinds = self._kinds(n, gen, device)
+        # Every construction is drawn for every row and the right one picked, so the data
+        # depend on n and the seed only, never on which kinds came up.
+        a = torch.randint(0, 10, (n, nd), generator=gen, device=device)
+        b = torch.randint(0, 10, (n, nd), generator=gen, device=device)
+
+        def is_kind(name: str) -> Bool[Tensor, " batch"]:
+            return kinds == (names.index(name) if name in names else -2)
+
+        longest = max(self.max_chain, 1)
+        low = CASCADE if self.mix == "decoy" else 2  # decoys of 2+ digits in training
+        span = torch.full((n,), max(longest - low + 1, 1), device=device)
+        decoy = is_kind("decoy")
+        lengths = torch.where(
+            decoy, (low + _randint(span, gen)).clamp(max=longest), (kinds + 1).clamp(1, longest)
+        )
+        ca, cb, free_from = _run_pairs(nd, longest, lengths, ~decoy, self.kind, gen)
+        sa, sb = _small(a, gen), _small(b, gen)
+        swap = torch.rand(n, generator=gen, device=device) < 0.5
+        prefix = 1 + _randint(torch.full((n, 1), nd, device=device), gen)
+        if self.kind == "sub":
+            # Make x >= y: where the uniform digits above the run say otherwise, swap the
+            # operands there (the run and its stops keep x >= y below them)...
+            above = torch.arange(nd, device=device)[None, :] >= free_from[:, None]
+            fix = above & ~greater_equal(ca, cb)[:, None]
+            ca, cb = torch.where(fix, cb, ca), torch.where(fix, ca, cb)
+            # ...then write it as a - b or b - a with equal odds.
+            ca, cb = torch.where(swap[:, None], cb, ca), torch.where(swap[:, None], ca, cb)
+        chain = ((kinds >= 0) & (kinds < self.max_chain)) | decoy
+        small = is_kind("small")
+        a = torch.where(chain[:, None], ca, torch.where(small[:, None], sa, a))
+        b = torch.where(chain[:, None], cb, torch.where(small[:, None], sb, b))
+        if self.kind == "sub":
+            shared = torch.arange(nd, device=device)[None, :] >= nd - prefix
+            b = torch.where(is_kind("near_equal")[:, None] & shared, a, b)
+        return a, b
+
+    def answer_digits(
+        self, a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+    ) -> Int[Tensor, "batch answer"]:
+        """The n + 1 answer tokens in written order."""
+        raise NotImplementedError
+
+    def _generate(self, n: int, gen: torch.Generator, device: torch.device) -> Batch:
+        a, b = self._operands(n, gen, device)
+
+        def column(token: int) -> Int[Tensor, "batch 1"]:
+            return torch.full((n, 1), token, dtype=torch.long, device=device)
+
+        parts = [column(START), self.written(a), column(self.op_token), self.written(b)]
+        tokens = torch.cat(parts + [column(EQUALS), self.answer_digits(a, b)], dim=1)
+        scored = torch.zeros_like(tokens, dtype=torch.bool)
+        scored[:, self.answer_start :] = True
+        return Batch(tokens, scored)
+
+    # -- analysis ----------------------------------------------------------------------
+    def pair_classes(
+        self, tokens: Int[Tensor, "batch seq"]
+    ) -> tuple[Bool[Tensor, "batch digit"], Bool[Tensor, "batch digit"]]:
+        """Whether each digit (least significant first) generates and propagates a carry
+        (a borrow, for subtraction)."""
+        raise NotImplementedError
+
+    def carries(self, tokens: Int[Tensor, "batch seq"]) -> Bool[Tensor, "batch digit"]:
+        """Whether each digit (least significant first) carries (borrows) out."""
+        return self.chain_per_digit(tokens) > 0
+
+    def chain_per_digit(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, "batch digit"]:
+        """The length of the chain carrying out of each digit (0 where none does)."""
+        return chain_per_digit(*self.pair_classes(tokens))
+
+    def chain_lengths(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, " batch"]:
+        """The longest carry (borrow) chain of each example."""
+        return self.chain_per_digit(tokens).max(dim=1).values
+
+    def decoy_lengths(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, " batch"]:
+        """The longest run of propagating digits that no carry reaches, per example."""
+        _, propagate = self.pair_classes(tokens)
+        carry_in = torch.cat(
+            [torch.zeros_like(propagate[:, :1]), self.carries(tokens)[:, :-1]], dim=1
+        )
+        run = torch.zeros(tokens.shape[0], dtype=torch.long, device=tokens.device)
+        best = torch.zeros_like(run)
+        for i in range(propagate.shape[1]):
+            run = (run + 1) * (propagate[:, i] & ~carry_in[:, i])
+            best = torch.maximum(best, run)
+        return best
+
+    # -- training and scoring --------------------------------------------------------------
+    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
+        """`loss` from the answer positions alone (`models.tail_logits`): the same value and
+        gradients, without running the last MLP and the unembedding on the question."""
+        from toyhelpers.models import tail_logits
+
+        logits = tail_logits(model, batch.tokens, self.n_digits + 2)[:, :-1]
+        target = batch.tokens[:, self.answer_start :]
+        return torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), target.reshape(-1)
+        )
+
+    def metrics(self, logits: Float[Tensor, "batch seq d_vocab"], batch: Batch) -> dict[str, float]:
+        """Loss and accuracies; whole answers on every row (`accuracy`), on the rows with a
+        cascade of 3+ (`accuracy_cascade`, NaN if none) and, for the train and uniform
+        mixes, on the uniform rows (`accuracy_uniform`: the even rows of `mix="train"`)."""
+        result = sequence_metrics(logits, batch)
+        right = per_example_correct(logits, batch)
+        cascade = self.chain_lengths(batch.tokens) >= CASCADE
+        result["accuracy_cascade"] = (
+            right[cascade].float().mean().item() if cascade.any() else float("nan")
+        )
+        if self.mix in ("train", "uniform"):
+            step = 2 if self.mix == "train" else 1
+            result["accuracy_uniform"] = right[::step].float().mean().item()
+        return result
+
+    def with_mix(self, mix: str) -> Arithmetic:
+        """The same task drawing from another mix (an evaluation set)."""
+        return dataclasses.replace(self, mix=mix)
+
+
+@register("add5")
+@dataclass(frozen=True)
+class Addition(Arithmetic):
+    """n-digit addition: `START a + b = c`, c = a + b in n_digits + 1 digits.
+
+    Settings: `n_digits` (1..16), `reverse` (every number least-significant digit first),
+    `mix` ("train": uniform and hard rows alternating; "uniform"; "cascade": a carry
+    chain of 3..n_digits; "decoy"). The module docstring describes the mix.
+    """
+
+    description = "n-digit addition: START a + b = c (hard carry cases oversampled)"
+    kind: ClassVar[str] = "add"
+    op_token: ClassVar[int] = PLUS
+
+    def answer_digits(self, a, b):
+        return self.written(add_digits(a, b)[0])
+
+    def pair_classes(self, tokens):
+        a, b = self.operands(tokens)
+        return a + b >= 10, a + b == 9
+
+
+@register("sub5")
+@dataclass(frozen=True)
+class Subtraction(Arithmetic):
+    """n-digit subtraction: `START a - b = s c`, s "+" when a >= b else "-", c = |a - b|.
+
+    Settings as for `add5`; `mix="cascade"` gives a borrow chain of 3..n_digits-1, and the
+    train mix also holds near-equal operands (a == b among them).
+    """
+
+    description = "n-digit subtraction: START a - b = s |a-b| (hard borrow cases oversampled)"
+    kind: ClassVar[str] = "sub"
+    op_token: ClassVar[int] = MINUS
+
+    def ordered(
+        self, a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+    ) -> tuple[Bool[Tensor, " batch"], Int[Tensor, "batch digit"], Int[Tensor, "batch digit"]]:
+        """a >= b, and x = max(a, b), y = min(a, b)."""
+        ge = greater_equal(a, b)
+        return ge, torch.where(ge[:, None], a, b), torch.where(ge[:, None], b, a)
+
+    def answer_digits(self, a, b):
+        ge, x, y = self.ordered(a, b)
+        sign = torch.where(ge, PLUS, MINUS)[:, None]
+        return torch.cat([sign, self.written(sub_digits(x, y)[0])], dim=1)
+
+    def pair_classes(self, tokens):
+        _, x, y = self.ordered(*self.operands(tokens))
+        return x < y, x == y
