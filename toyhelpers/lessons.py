@@ -157,11 +157,17 @@ LESSONS: tuple[Lesson, ...] = (
         "Five-digit addition and subtraction",
         ("3.8",),
         "arithmetic",
-        "planned",
+        checkpoints=("add5", "add5_rev", "sub5", "add5_1layer"),
+        sweeps=("add5_order_and_size",),
     ),
     Lesson(13, "multiplication", "Multiplication", ("3.15",), "arithmetic", "planned"),
     Lesson(
-        14, "previous_token", "A previous-token head with rotary", ("3.21",), "attention", "planned"
+        14,
+        "previous_token",
+        "A previous-token head with rotary",
+        ("3.21",),
+        "attention",
+        checkpoints=("prev_token",),
     ),
     Lesson(
         15, "induction", "Induction heads on repeated tokens", ("3.16",), "attention", "planned"
@@ -172,7 +178,8 @@ LESSONS: tuple[Lesson, ...] = (
         "A toy indirect-object task",
         ("3.18", "3.19", "3.22"),
         "attention",
-        "planned",
+        checkpoints=("toy_ioi",),
+        sweeps=("toy_ioi_variants",),
     ),
     Lesson(
         17,

@@ -9,6 +9,7 @@ wrong answer. The wrong answers live with their family's tests, in a dict `MISTA
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,13 @@ HOOK_ANSWERS = {"check_zero_ablate_head_hook"}
 
 
 def mistakes(family: str) -> dict[str, tuple[Callable, str]]:
-    return importlib.import_module(f"tests.families.test_{family}").MISTAKES
+    """`MISTAKES` of every `tests/families/test_<family>*.py` (a family's lessons may keep
+    their tests in modules of their own, e.g. `test_attention_ioi.py`)."""
+    found: dict[str, tuple[Callable, str]] = {}
+    for path in sorted((Path(__file__).parents[1] / "families").glob(f"test_{family}*.py")):
+        module = importlib.import_module(f"tests.families.{path.stem}")
+        found.update(getattr(module, "MISTAKES", {}))
+    return found
 
 
 def convert(value: Any, tensor: Callable, number: Callable) -> Any:
