@@ -187,7 +187,7 @@ LESSONS: tuple[Lesson, ...] = (
         "When direct logit attribution misleads",
         ("3.27",),
         "attention",
-        "planned",
+        checkpoints=("toy_ioi", "add5"),
     ),
     Lesson(18, "code_tracing", "Tracing tiny programs", ("3.9",), "programs", "planned"),
     Lesson(19, "graphs", "Graph problems", ("3.10",), "graphs", "planned"),

@@ -594,9 +594,16 @@ def check_icl_score(fn) -> None:
 
 
 # ======================================================================================
-# Lesson 16 · toy_ioi (the checks live in ioi_checks.py, beside the task's tools in ioi.py)
+# Lessons 16 and 17 (their checks live in ioi_checks.py and dla_checks.py, beside the
+# tools in ioi.py and dla.py)
 # ======================================================================================
 
+from toyhelpers.families.attention.dla_checks import (  # noqa: E402, F401  (re-exported)
+    check_ablation_effect,
+    check_direct_logprob_effect,
+    check_head_dla,
+    check_redirect_attention_hook,
+)
 from toyhelpers.families.attention.ioi_checks import (  # noqa: E402, F401  (re-exported)
     check_add_to_input_hook,
     check_duplicate_token_score,
