@@ -170,7 +170,14 @@ LESSONS: tuple[Lesson, ...] = (
         checkpoints=("prev_token",),
     ),
     Lesson(
-        15, "induction", "Induction heads on repeated tokens", ("3.16",), "attention", "planned"
+        15,
+        "induction",
+        "Induction heads on repeated tokens",
+        ("3.16",),
+        "attention",
+        checkpoints=("repeat_tokens",),
+        recipes=("repeat_tokens_fixed",),
+        sweeps=("repeat_tokens_offsets", "repeat_tokens_phase_change"),
     ),
     Lesson(
         16,

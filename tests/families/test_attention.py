@@ -288,3 +288,14 @@ def test_neox_pairing_is_explained():
 
     with pytest.raises(checks.ExerciseFailed, match="GPT-NeoX layout"):
         checks.check_pair_scores(halves)
+
+
+def test_unnormalised_composition_scores_are_explained():
+    def unnormalised(model, kind):
+        reader = {"Q": model.QK[1], "K": model.QK[1].T, "V": model.OV[1]}[kind]
+        return torch.tensor(
+            [[(model.OV[0, g] @ reader[h]).norm().item() for h in range(2)] for g in range(2)]
+        )
+
+    with pytest.raises(checks.ExerciseFailed, match="scores are at most 1"):
+        checks.check_composition_scores(unnormalised)
