@@ -239,3 +239,23 @@ def pretrained_case(name: str, n: int = 64, seed: int = 99) -> PretrainedCase:
     with torch.no_grad():
         _, cache = model.run_with_cache(tokens)
     return PretrainedCase(model, model.task, tokens, cache)
+
+
+def hooked_activation(
+    model: Any, tokens: Tensor, name: str, learner_hook: Callable[..., Any], what: str
+) -> Tensor:
+    """The activation at hook `name` after the learner's hook ran on it, as the model goes
+    on with it. A hook may return the edited tensor (any dtype, or a nested list) or edit
+    its argument in place and return None; both are accepted."""
+    seen: dict[str, Tensor] = {}
+
+    def run(x: Tensor, hook: Any) -> Tensor:
+        edited = x.clone()
+        out = learner_hook(edited, hook)
+        got = edited if out is None else as_tensor(out, f"what {what} returned")
+        seen["x"] = got.to(device=x.device, dtype=x.dtype)
+        return seen["x"]
+
+    with torch.no_grad():
+        model.run_with_hooks(tokens, fwd_hooks=[(name, run)])
+    return seen["x"]

@@ -14,6 +14,7 @@ from toyhelpers.checks import (
     assert_per_head,
     assert_tensor,
     exercise,
+    hooked_activation,
     standardise,
 )
 
@@ -80,3 +81,24 @@ def test_assert_tensor_accepts_lists_and_explains_known_mistakes():
 def test_assert_per_head_names_the_first_head_that_differs():
     with pytest.raises(ExerciseFailed, match="rate, head 1: got 0.500, expected 0.900. why"):
         assert_per_head([0.1, 0.5], torch.tensor([0.1, 0.9]), "rate", "why")
+
+
+def test_hooked_activation_accepts_in_place_edits_returns_and_other_dtypes():
+    from toyhelpers.checkpoints import load_pretrained
+
+    model = load_pretrained("sort_fixed")
+    tokens = model.task.generate(4, seed=0).tokens
+    name = "blocks.0.attn.hook_z"
+
+    def in_place(z, hook):
+        z[:, :, 0] = 0.0
+
+    def returned_float64(z, hook):
+        out = z.double()
+        out[:, :, 0] = 0.0
+        return out
+
+    for hook in (in_place, returned_float64):
+        got = hooked_activation(model, tokens, name, hook, hook.__name__)
+        assert got.dtype == torch.float32 and (got[:, :, 0] == 0).all()
+        assert (got[:, :, 1] != 0).any()

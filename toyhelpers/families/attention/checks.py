@@ -18,11 +18,11 @@ from transformer_lens.model_bridge import TransformerBridge
 from toyhelpers.checks import (
     ExerciseFailed,
     as_number,
-    as_tensor,
     assert_number,
     assert_per_head,
     assert_tensor,
     exercise,
+    hooked_activation,
     pretrained_case,
 )
 
@@ -116,28 +116,6 @@ def _halves(x: Tensor) -> Tensor:
     return einops.rearrange(
         torch.stack([x[..., :half], x[..., half:]], dim=-1), "... pair two -> ... (pair two)"
     )
-
-
-def _edited(
-    model: TransformerBridge,
-    tokens: Tensor,
-    name: str,
-    learner_hook: Callable[..., Any],
-    what: str,
-) -> Float[Tensor, "batch pos head d_head"]:
-    """The activation the model goes on with after the learner's hook on `name` ran (a
-    hook may return the edited tensor, or edit it in place and return None)."""
-    seen: dict[str, Tensor] = {}
-
-    def run(q: Tensor, hook: Any) -> Tensor:
-        edited = q.clone()
-        out = learner_hook(edited, hook)
-        seen["q"] = edited if out is None else as_tensor(out, f"what the hook {what} returned")
-        return seen["q"].to(q.dtype)
-
-    with torch.no_grad():
-        model.run_with_hooks(tokens, fwd_hooks=[(name, run)])
-    return seen["q"]
 
 
 # -- checks ----------------------------------------------------------------------------
@@ -251,7 +229,7 @@ def check_keep_pairs_hook(fn) -> None:
         hook = fn(list(pairs))
         if not callable(hook):
             raise ExerciseFailed(f"keep_pairs_hook({pairs}) should return a hook (a function)")
-        got = _edited(model, tokens, HOOK_Q, hook, f"keep_pairs_hook({pairs})")
+        got = hooked_activation(model, tokens, HOOK_Q, hook, f"keep_pairs_hook({pairs})")
         with torch.no_grad():
             _, cache = model.run_with_cache(tokens, names_filter=HOOK_Q)
         clean = cache[HOOK_Q]
@@ -534,7 +512,7 @@ def check_k_path_ablation_hook(fn) -> None:
             hook = fn(model, head_out.clone(), reader)
             if not callable(hook):
                 raise ExerciseFailed("k_path_ablation_hook should return a hook (a function)")
-            got = _edited(model, tokens, HOOK_K1, hook, "k_path_ablation_hook(...)")
+            got = hooked_activation(model, tokens, HOOK_K1, hook, "k_path_ablation_hook(...)")
             clean = case.cache[HOOK_K1][:16]
             want = _k_path_ablation_hook(model, head_out, reader)(clean, None)
             wrong_sign = 2 * clean - want

@@ -15,6 +15,7 @@ from toyhelpers.checks import (
     assert_number,
     assert_tensor,
     exercise,
+    hooked_activation,
 )
 from toyhelpers.families.attention.dla import (
     ablation_effect,
@@ -25,7 +26,7 @@ from toyhelpers.families.attention.dla import (
     stacked_z,
 )
 from toyhelpers.families.attention.ioi import POS_END, POS_X, POS_Y, ToyIOI, logit_diff
-from toyhelpers.families.attention.ioi_checks import _ioi_case, _run_hook
+from toyhelpers.families.attention.ioi_checks import _ioi_case
 
 # ======================================================================================
 # Lesson 17 · misleading_dla
@@ -124,7 +125,7 @@ def check_redirect_attention_hook(fn) -> None:
         hook = fn(head, query, keys.clone())
         if not callable(hook):
             raise ExerciseFailed("redirect_attention_hook should return a hook (a function)")
-        got = _run_hook(
+        got = hooked_activation(
             model, tokens, name, hook, f"redirect_attention_hook({head}, {query}, keys)"
         )
         want = redirect_attention_hook(head, query, keys)(clean.clone(), None)

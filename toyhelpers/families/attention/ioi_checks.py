@@ -14,11 +14,11 @@ from torch import Tensor
 from toyhelpers.checks import (
     ExerciseFailed,
     as_number,
-    as_tensor,
     assert_number,
     assert_per_head,
     assert_tensor,
     exercise,
+    hooked_activation,
     pretrained_case,
 )
 from toyhelpers.families.attention.ioi import (
@@ -43,22 +43,6 @@ def _ioi_case() -> tuple[object, Int[Tensor, "batch seq"]]:
     case = pretrained_case("toy_ioi")
     tokens = case.tokens[ToyIOI.is_ioi(case.tokens)]
     return case, tokens
-
-
-def _run_hook(model, tokens, name: str, learner_hook, what: str) -> Tensor:
-    """The activation at `name` after the learner's hook ran on it (the hook may return the
-    edited tensor or edit in place and return None)."""
-    seen: dict[str, Tensor] = {}
-
-    def run(x: Tensor, hook) -> Tensor:
-        edited = x.clone()
-        out = learner_hook(edited, hook)
-        seen["x"] = edited if out is None else as_tensor(out, f"what {what} returned")
-        return seen["x"].to(x.dtype)
-
-    with torch.no_grad():
-        model.run_with_hooks(tokens, fwd_hooks=[(name, run)])
-    return seen["x"]
 
 
 @exercise("logit_diff", reference=logit_diff)
@@ -111,7 +95,8 @@ def check_patch_head_hook(fn) -> None:
         hook = fn(source.clone(), head, position)
         if not callable(hook):
             raise ExerciseFailed("patch_head_hook should return a hook (a function)")
-        got = _run_hook(model, tokens, name, hook, f"patch_head_hook(source, {head}, {position})")
+        what = f"patch_head_hook(source, {head}, {position})"
+        got = hooked_activation(model, tokens, name, hook, what)
         want = patch_head_hook(source, head, position)(clean, None)
         every_head = clean.clone()
         where = slice(None) if position is None else position
@@ -145,7 +130,7 @@ def check_add_to_input_hook(fn) -> None:
         hook = fn(delta.clone(), weight.clone(), head, position)
         if not callable(hook):
             raise ExerciseFailed("add_to_input_hook should return a hook (a function)")
-        got = _run_hook(model, tokens, name, hook, "add_to_input_hook(...)")
+        got = hooked_activation(model, tokens, name, hook, "add_to_input_hook(...)")
         with torch.no_grad():
             _, cache = model.run_with_cache(tokens, names_filter=name)
         clean = cache[name]
