@@ -203,7 +203,15 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         22, "icl_function_classes", "Other in-context function classes", ("3.14",), "icl", "planned"
     ),
-    Lesson(23, "memorization", "How memorisation works", ("3.24",), "memorization", "planned"),
+    Lesson(
+        23,
+        "memorization",
+        "How memorisation works",
+        ("3.24",),
+        "memorization",
+        checkpoints=("memorize_mlp", "memorize_transformer"),
+        sweeps=("memorize_capacity",),
+    ),
     Lesson(
         24,
         "othello_world_model",

@@ -49,14 +49,17 @@ class MLPConfig:
 
     @classmethod
     def for_task(cls, task: Any, **arch: Any) -> MLPConfig:
-        """A config whose operands fit `task` (a modular task: `n_values` is its p)."""
-        return cls(n_values=task.p, **arch)
+        """A config whose operands fit `task` (one whose `mlp_operand_values` is set:
+        `mod_add_mlp`, whose p it is, or lesson 23's `memorize`, whose n it is)."""
+        return cls(n_values=task.mlp_operand_values, **arch)
 
     def mismatch(self, task: Any) -> str | None:
         """Why this MLP cannot read `task`, or None if it can."""
-        if getattr(task, "p", None) == self.n_values and task.name == "mod_add_mlp":
+        if getattr(task, "mlp_operand_values", None) == self.n_values:
             return None
-        return f"the MLP reads operands 0..{self.n_values - 1} of mod_add_mlp, not {task}"
+        return (
+            f"the MLP reads operands 0..{self.n_values - 1} of mod_add_mlp or memorize, not {task}"
+        )
 
     def build(self, *, seed: int = 0, device: str | torch.device = "cpu") -> ModularMLP:
         return make_mlp(self, seed=seed, device=device)

@@ -176,6 +176,11 @@ class ModAddMLP(ModAdd):
 
     description = "as mod_add, learned by a one-hidden-layer MLP on one-hot(a) + one-hot(b)"
 
+    @property
+    def mlp_operand_values(self) -> int:
+        """How many values each operand takes: what a `ModularMLP` for this task reads."""
+        return self.p
+
     def _answer_logits(self, logits: Float[Tensor, "batch 1 p"]) -> Float[Tensor, "batch p"]:
         if logits.ndim != 3 or logits.shape[1:] != (1, self.p):
             raise ValueError(
