@@ -160,7 +160,15 @@ LESSONS: tuple[Lesson, ...] = (
         checkpoints=("add5", "add5_rev", "sub5", "add5_1layer"),
         sweeps=("add5_order_and_size",),
     ),
-    Lesson(13, "multiplication", "Multiplication", ("3.15",), "arithmetic", "planned"),
+    Lesson(
+        13,
+        "multiplication",
+        "Multiplication",
+        ("3.15",),
+        "arithmetic",
+        checkpoints=("mul",),
+        sweeps=("mul_digits_and_order",),
+    ),
     Lesson(
         14,
         "previous_token",

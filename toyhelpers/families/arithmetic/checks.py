@@ -1,15 +1,17 @@
-"""Checks for 12_digit_addition: each compares the learner's function with a reference."""
+"""Checks for 12_digit_addition and 13_multiplication: each compares the learner's function
+with a reference."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import einops
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from toyhelpers.checks import ExerciseFailed, as_tensor, assert_tensor, exercise
-from toyhelpers.families.arithmetic.tasks import chain_per_digit
+from toyhelpers.families.arithmetic.tasks import chain_per_digit, column_sums, mul_digits
 
 # -- references ------------------------------------------------------------------------
 
@@ -188,3 +190,194 @@ def check_set_projection_hook(fn) -> None:
     projection = got[:, 2] @ (direction / direction.norm())
     if not torch.allclose(projection, values, atol=1e-4):
         raise ExerciseFailed("after the hook the projection on the unit direction is not `values`")
+
+
+# -- lesson 13: multiplication -----------------------------------------------------------
+
+
+def _column_carries(
+    a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+) -> Int[Tensor, "batch answer"]:
+    return mul_digits(a, b)[1]
+
+
+def _mul_positions(n_digits: int, reverse: bool) -> tuple[list[int], list[int], list[int]]:
+    """Positions of a_i and b_j (i, j least significant first) and the query predicting
+    each c_k (k least significant first) in `START a * b = c`."""
+    n = n_digits
+    a_keys = [1 + i if reverse else n - i for i in range(n)]
+    b_keys = [n + 2 + j if reverse else 2 * n + 1 - j for j in range(n)]
+    queries = [2 * n + 2 + (k if reverse else 2 * n - 1 - k) for k in range(2 * n)]
+    return a_keys, b_keys, queries
+
+
+def _digit_accuracy(
+    logits: Float[Tensor, "batch seq d_vocab"],
+    tokens: Int[Tensor, "batch seq"],
+    n_digits: int,
+    reverse: bool,
+) -> Float[Tensor, " answer"]:
+    _, _, queries = _mul_positions(n_digits, reverse)
+    queries = torch.tensor(queries)
+    right = logits[:, queries].argmax(-1) == tokens[:, queries + 1]
+    return right.float().mean(0)
+
+
+def _pair_gather(
+    pattern: Float[Tensor, "batch head query key"], n_digits: int, reverse: bool
+) -> Float[Tensor, "head answer_digit i j"]:
+    a_keys, b_keys, queries = _mul_positions(n_digits, reverse)
+    rows = pattern[:, :, queries]
+    on_a, on_b = rows[..., a_keys], rows[..., b_keys]
+    return einops.einsum(on_a, on_b, "batch head k i, batch head k j -> head k i j") / len(pattern)
+
+
+def _knockout_hook(query: int, keys: list[int]) -> Callable[[Tensor, object], Tensor]:
+    def hook(pattern: Float[Tensor, "batch head query key"], hook: object) -> Tensor:
+        pattern = pattern.clone()
+        pattern[:, :, query, keys] = 0.0
+        return pattern
+
+    return hook
+
+
+# -- checks ----------------------------------------------------------------------------
+
+
+@exercise("column_carries", reference=_column_carries)
+def check_column_carries(fn) -> None:
+    """fn(a, b) -> the carry into each of the 2n product digits (least significant first)."""
+    # 999 * 999 = 998001: columns 81, 162, 243, 162, 81 and carries 0, 8, 17, 26, 18, 9.
+    a = _digits([999, 123, 500, 0, 77], 3)
+    b = _digits([999, 456, 200, 999, 13], 3)
+    gen = torch.Generator().manual_seed(4)
+    cases = [(a, b), tuple(torch.randint(0, 10, (64, 4), generator=gen) for _ in range(2))]
+    for x, y in cases:
+        sums = column_sums(x, y)
+        alone = torch.cat([torch.zeros_like(sums[:, :1]), sums // 10], dim=1)
+        carry_out = torch.cat([_column_carries(x, y)[:, 1:], torch.zeros_like(x[:, :1])], dim=1)
+        assert_tensor(
+            fn(x, y),
+            _column_carries(x, y),
+            "column_carries(a, b)",
+            dims="example digit",
+            mistakes=[
+                (
+                    alone,
+                    "you carried only the column's own tens (s_(k-1) // 10); the carry that "
+                    "came into column k - 1 adds to its sum before dividing by 10 (999 * 999 "
+                    "carries 17 into c_2, not 16)",
+                ),
+                (
+                    carry_out,
+                    "you gave the carry leaving each column; the question asks for the carry "
+                    "coming into it (c_0 has none)",
+                ),
+            ],
+        )
+
+
+@exercise("digit_accuracy", reference=_digit_accuracy)
+def check_digit_accuracy(fn) -> None:
+    """fn(logits, tokens, n_digits, reverse) -> the accuracy of each answer digit c_k, least
+    significant first, reading each digit's prediction from the position before it."""
+    gen = torch.Generator().manual_seed(5)
+    for n, reverse in ((3, False), (2, True)):
+        seq = 4 * n + 3
+        tokens = torch.randint(0, 10, (40, seq), generator=gen)
+        logits = torch.randn(40, seq, 15, generator=gen)
+        # Make the predictions right with odds that differ per position.
+        odds = torch.linspace(0.1, 0.95, seq)
+        right = torch.rand(40, seq, generator=gen) < odds
+        targets = tokens.roll(-1, dims=1)
+        logits[right] += 20 * torch.nn.functional.one_hot(targets[right], 15)
+        want = _digit_accuracy(logits, tokens, n, reverse)
+        _, _, queries = _mul_positions(n, reverse)
+        held = torch.tensor(queries) + 1
+        no_shift = (logits[:, held].argmax(-1) == tokens[:, held]).float().mean(0)
+        assert_tensor(
+            fn(logits, tokens, n, reverse),
+            want,
+            f"digit_accuracy(logits, tokens, {n}, {reverse})",
+            dims="answer_digit",
+            mistakes=[
+                (
+                    want.flip(0),
+                    "your digits come in written order; give c_0 (the least significant "
+                    "digit) first",
+                ),
+                (
+                    no_shift,
+                    "you read the logits at the position holding c_k; the prediction of c_k "
+                    "comes from the position just before it",
+                ),
+            ],
+        )
+
+
+@exercise("pair_gather", reference=_pair_gather)
+def check_pair_gather(fn) -> None:
+    """fn(pattern, n_digits, reverse) -> per head, answer digit c_k and digit pair (a_i, b_j):
+    the attention from c_k's query on a_i times that on b_j, averaged over the batch."""
+    gen = torch.Generator().manual_seed(6)
+    for n, reverse in ((3, False), (2, True)):
+        seq = 4 * n + 3
+        pattern = torch.rand(5, 2, seq, seq, generator=gen).softmax(-1)
+        want = _pair_gather(pattern, n, reverse)
+        a_keys, b_keys, queries = _mul_positions(n, reverse)
+        rows = pattern[:, :, queries]
+        summed = (rows[..., a_keys, None] + rows[..., None, b_keys]).mean(0)
+        held = [q + 1 for q in queries[:-1]] + [queries[-1]]
+        shifted = pattern[:, :, held]
+        wrong_query = einops.einsum(
+            shifted[..., a_keys],
+            shifted[..., b_keys],
+            "batch head k i, batch head k j -> head k i j",
+        ) / len(pattern)
+        assert_tensor(
+            fn(pattern, n, reverse),
+            want,
+            f"pair_gather(pattern, {n}, {reverse})",
+            dims="head answer_digit i j",
+            mistakes=[
+                (
+                    summed,
+                    "you added the attention on a_i and on b_j; a pair is gathered only when "
+                    "the head reads both digits, so multiply them",
+                ),
+                (
+                    wrong_query,
+                    "you took the rows of the positions holding c_k; the logits for c_k come "
+                    "from the position just before it",
+                ),
+            ],
+        )
+
+
+@exercise("knockout_hook", reference=_knockout_hook)
+def check_knockout_hook(fn) -> None:
+    """fn(query, keys) -> a hook on `hook_pattern` that zeroes the attention from position
+    `query` to the positions `keys` (every head, every example), nothing else."""
+    gen = torch.Generator().manual_seed(7)
+    pattern = torch.rand(3, 2, 9, 9, generator=gen).softmax(-1)
+    query, keys = 6, [1, 4]
+    want = _knockout_hook(query, keys)(pattern.clone(), None)
+    got = as_tensor(fn(query, keys)(pattern.clone(), None), "the hook's output")
+    if got.shape == want.shape and not torch.allclose(got, want, atol=1e-5):
+        swapped = pattern.clone()
+        swapped[:, :, keys, query] = 0.0
+        if torch.allclose(got, swapped, atol=1e-5):
+            raise ExerciseFailed(
+                "you zeroed pattern[..., keys, query]: the query is the third axis and the "
+                "keys the last ([batch head query key])"
+            )
+        renormed = want / want.sum(-1, keepdim=True)
+        if torch.allclose(got, renormed, atol=1e-5):
+            raise ExerciseFailed(
+                "you renormalised the row; leave the other weights as they were, so the "
+                "knocked-out digits' share is simply removed"
+            )
+        other = [q for q in range(9) if q != query]
+        if not torch.allclose(got[:, :, other], pattern[:, :, other], atol=1e-5):
+            raise ExerciseFailed("the hook changed rows of other queries; edit row `query` only")
+    assert_tensor(got, want, "the hook's output", dims="batch head query key")

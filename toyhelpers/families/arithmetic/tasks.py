@@ -1,5 +1,6 @@
 """Multi-digit addition and subtraction written digit by digit (seed problem 3.8), with the
-hard cases oversampled. Used in lesson 12 (digit_addition).
+hard cases oversampled. Used in lesson 12 (digit_addition). Multiplication (`mul`, lesson
+13) shares the layout and the vocabulary; it is at the end of this module.
 
 Layout (n = n_digits; the digits are the tokens "0".."9", ids 0..9):
 
@@ -226,33 +227,19 @@ def per_example_correct(
 
 
 @dataclass(frozen=True)
-class Arithmetic(Task):
-    """What addition and subtraction share: layout, settings, the mix of hard cases."""
+class DigitTask(Task):
+    """What every task of the family shares: two n-digit operands written digit by digit,
+    an operator between them, then `=` and the scored answer. Used in lessons 12 and 13."""
 
-    kind: ClassVar[str] = ""  # "add" or "sub"
     op_token: ClassVar[int] = PLUS
 
     n_digits: int = int_setting(5, 1, MAX_DIGITS)
     reverse: bool = bool_setting(False)
-    mix: str = choice_setting("train", MIXES)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.mix in ("cascade", "decoy") and self.max_chain < CASCADE:
-            raise ValueError(
-                f"mix={self.mix!r} needs runs of {CASCADE}+ digits, which {self.name} cannot "
-                f"have with n_digits={self.n_digits} (at most {self.max_chain}); use "
-                f"n_digits >= {CASCADE + self.n_digits - self.max_chain}"
-            )
 
     # -- layout ------------------------------------------------------------------------
     @property
     def vocab(self) -> list[str]:
         return list(VOCAB)
-
-    @property
-    def seq_len(self) -> int:
-        return 3 * self.n_digits + 4
 
     @property
     def answer_start(self) -> int:
@@ -261,20 +248,8 @@ class Arithmetic(Task):
 
     @property
     def answer_positions(self) -> range:
-        """Positions of the n + 1 answer tokens, in written order."""
+        """Positions of the answer tokens, in written order."""
         return range(self.answer_start, self.seq_len)
-
-    @property
-    def max_chain(self) -> int:
-        """The longest carry (borrow) chain an example can have."""
-        return self.n_digits if self.kind == "add" else self.n_digits - 1
-
-    @property
-    def hard_kinds(self) -> list[str]:
-        """The hard kinds that share the odd rows of `mix="train"`."""
-        chains = [f"chain{length}" for length in range(1, self.max_chain + 1)]
-        decoy = ["decoy"] if self.max_chain >= 1 else []
-        return chains + decoy + ["small"] + (["near_equal"] if self.kind == "sub" else [])
 
     def written(self, digits: Int[Tensor, "batch k"]) -> Int[Tensor, "batch k"]:
         """Least-significant-first digits in the order they are written."""
@@ -296,6 +271,82 @@ class Arithmetic(Task):
     ) -> tuple[Int[Tensor, "batch digit"], Int[Tensor, "batch digit"]]:
         """The digits of a and b, least significant first."""
         return tokens[:, self.operand_positions(0)], tokens[:, self.operand_positions(1)]
+
+    # -- data --------------------------------------------------------------------------
+    def _operands(
+        self, n: int, gen: torch.Generator, device: torch.device
+    ) -> tuple[Int[Tensor, "batch digit"], Int[Tensor, "batch digit"]]:
+        """Operand digits (least significant first), drawn from the task's mix."""
+        raise NotImplementedError
+
+    def answer_digits(
+        self, a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+    ) -> Int[Tensor, "batch answer"]:
+        """The answer tokens in written order."""
+        raise NotImplementedError
+
+    def _generate(self, n: int, gen: torch.Generator, device: torch.device) -> Batch:
+        a, b = self._operands(n, gen, device)
+
+        def column(token: int) -> Int[Tensor, "batch 1"]:
+            return torch.full((n, 1), token, dtype=torch.long, device=device)
+
+        parts = [column(START), self.written(a), column(self.op_token), self.written(b)]
+        tokens = torch.cat(parts + [column(EQUALS), self.answer_digits(a, b)], dim=1)
+        scored = torch.zeros_like(tokens, dtype=torch.bool)
+        scored[:, self.answer_start :] = True
+        return Batch(tokens, scored)
+
+    # -- training ----------------------------------------------------------------------
+    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
+        """`loss` from the answer positions alone (`models.tail_logits`): the same value and
+        gradients, without running the last MLP and the unembedding on the question."""
+        from toyhelpers.models import tail_logits
+
+        n_answer = self.seq_len - self.answer_start
+        logits = tail_logits(model, batch.tokens, n_answer + 1)[:, :-1]
+        target = batch.tokens[:, self.answer_start :]
+        return torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), target.reshape(-1)
+        )
+
+    def with_mix(self, mix: str) -> DigitTask:
+        """The same task drawing from another mix (an evaluation set)."""
+        return dataclasses.replace(self, mix=mix)
+
+
+@dataclass(frozen=True)
+class Arithmetic(DigitTask):
+    """What addition and subtraction share: layout, settings, the mix of hard cases."""
+
+    kind: ClassVar[str] = ""  # "add" or "sub"
+
+    mix: str = choice_setting("train", MIXES)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mix in ("cascade", "decoy") and self.max_chain < CASCADE:
+            raise ValueError(
+                f"mix={self.mix!r} needs runs of {CASCADE}+ digits, which {self.name} cannot "
+                f"have with n_digits={self.n_digits} (at most {self.max_chain}); use "
+                f"n_digits >= {CASCADE + self.n_digits - self.max_chain}"
+            )
+
+    @property
+    def seq_len(self) -> int:
+        return 3 * self.n_digits + 4
+
+    @property
+    def max_chain(self) -> int:
+        """The longest carry (borrow) chain an example can have."""
+        return self.n_digits if self.kind == "add" else self.n_digits - 1
+
+    @property
+    def hard_kinds(self) -> list[str]:
+        """The hard kinds that share the odd rows of `mix="train"`."""
+        chains = [f"chain{length}" for length in range(1, self.max_chain + 1)]
+        decoy = ["decoy"] if self.max_chain >= 1 else []
+        return chains + decoy + ["small"] + (["near_equal"] if self.kind == "sub" else [])
 
     # -- data --------------------------------------------------------------------------
     def _kinds(self, n: int, gen: torch.Generator, device: torch.device) -> Int[Tensor, " batch"]:
@@ -353,24 +404,6 @@ class Arithmetic(Task):
             b = torch.where(is_kind("near_equal")[:, None] & shared, a, b)
         return a, b
 
-    def answer_digits(
-        self, a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
-    ) -> Int[Tensor, "batch answer"]:
-        """The n + 1 answer tokens in written order."""
-        raise NotImplementedError
-
-    def _generate(self, n: int, gen: torch.Generator, device: torch.device) -> Batch:
-        a, b = self._operands(n, gen, device)
-
-        def column(token: int) -> Int[Tensor, "batch 1"]:
-            return torch.full((n, 1), token, dtype=torch.long, device=device)
-
-        parts = [column(START), self.written(a), column(self.op_token), self.written(b)]
-        tokens = torch.cat(parts + [column(EQUALS), self.answer_digits(a, b)], dim=1)
-        scored = torch.zeros_like(tokens, dtype=torch.bool)
-        scored[:, self.answer_start :] = True
-        return Batch(tokens, scored)
-
     # -- analysis ----------------------------------------------------------------------
     def pair_classes(
         self, tokens: Int[Tensor, "batch seq"]
@@ -404,18 +437,7 @@ class Arithmetic(Task):
             best = torch.maximum(best, run)
         return best
 
-    # -- training and scoring --------------------------------------------------------------
-    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
-        """`loss` from the answer positions alone (`models.tail_logits`): the same value and
-        gradients, without running the last MLP and the unembedding on the question."""
-        from toyhelpers.models import tail_logits
-
-        logits = tail_logits(model, batch.tokens, self.n_digits + 2)[:, :-1]
-        target = batch.tokens[:, self.answer_start :]
-        return torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), target.reshape(-1)
-        )
-
+    # -- scoring -------------------------------------------------------------------------
     def metrics(self, logits: Float[Tensor, "batch seq d_vocab"], batch: Batch) -> dict[str, float]:
         """Loss and accuracies; whole answers on every row (`accuracy`), on the rows with a
         cascade of 3+ (`accuracy_cascade`, NaN if none) and, for the train and uniform
@@ -430,10 +452,6 @@ class Arithmetic(Task):
             step = 2 if self.mix == "train" else 1
             result["accuracy_uniform"] = right[::step].float().mean().item()
         return result
-
-    def with_mix(self, mix: str) -> Arithmetic:
-        """The same task drawing from another mix (an evaluation set)."""
-        return dataclasses.replace(self, mix=mix)
 
 
 @register("add5")
@@ -486,3 +504,186 @@ class Subtraction(Arithmetic):
     def pair_classes(self, tokens):
         _, x, y = self.ordered(*self.operands(tokens))
         return x < y, x == y
+
+
+# -- multiplication (lesson 13) -----------------------------------------------------------
+
+MUL_MAX_DIGITS = 12  # 4n + 3 = 51 tokens; the schoolbook tables below stay small
+MUL_MIXES = ("train", "uniform", "hard")
+MUL_HARD_KINDS = ("large", "nines", "zeros", "small")
+
+
+def column_sums(
+    a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+) -> Int[Tensor, "batch column"]:
+    """The schoolbook columns: s_k = sum of a_i * b_j over i + j = k, for k in 0..2n-2."""
+    n = a.shape[1]
+    products = a[:, :, None] * b[:, None, :]  # [batch, i, j]
+    sums = torch.zeros(a.shape[0], 2 * n - 1, dtype=torch.long, device=a.device)
+    for i in range(n):
+        sums[:, i : i + n] += products[:, i]
+    return sums
+
+
+def mul_digits(
+    a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+) -> tuple[Int[Tensor, "batch answer"], Int[Tensor, "batch answer"]]:
+    """a * b as 2n digits (least significant first), and the carry into each of them.
+
+    Digit k is (s_k + carry_k) mod 10 with s_k the column sum (`column_sums`), and the carry
+    into k + 1 is (s_k + carry_k) // 10: a carry can be any number, not just 0 or 1. The top
+    digit is the last carry alone.
+    """
+    sums = column_sums(a, b)
+    out, carries = [], []
+    carry = torch.zeros_like(a[:, 0])
+    for k in range(sums.shape[1]):
+        carries.append(carry)
+        total = sums[:, k] + carry
+        out.append(total % 10)
+        carry = total // 10
+    carries.append(carry)
+    out.append(carry)
+    return torch.stack(out, dim=1), torch.stack(carries, dim=1)
+
+
+def digit_correct(
+    logits: Float[Tensor, "batch seq d_vocab"],
+    task: Multiplication,
+    tokens: Int[Tensor, "batch seq"],
+) -> Bool[Tensor, "batch answer"]:
+    """Whether each answer digit c_k (least significant first) is the argmax prediction."""
+    positions = torch.tensor(list(task.answer_positions), device=tokens.device)
+    pred = logits[:, positions - 1].argmax(-1)
+    return task.unwritten(pred == tokens[:, positions])
+
+
+@register("mul")
+@dataclass(frozen=True)
+class Multiplication(DigitTask):
+    """n-digit multiplication: `START a * b = c`, c = a * b zero-padded to 2 n_digits digits.
+
+    Layout (n = n_digits): `START a(n-1) .. a0 * b(n-1) .. b0 = c(2n-1) .. c0`, so
+    `seq_len = 4n + 3` and the 2n answer tokens are scored. `reverse=True` writes every
+    number least-significant digit first.
+
+    **Why the mix.** Digit c_k needs every partial product a_i * b_j with i + j <= k (those
+    with i + j = k directly, the lower ones through the carry), and the carry can be large:
+    in 999 * 999 the carry into c_3 is 21. Uniform operands rarely push these to their
+    extremes, so `mix="train"` puts a uniform example at every even row and a hard one at
+    every odd row, drawn uniformly from: `large` (every digit 5..9: big column sums and
+    carries), `nines` (one operand 99..9, the other uniform), `zeros` (each digit zero with
+    odds 1/2: zeros inside the answer, a zero operand now and then) and `small` (only the
+    low k digits of each operand nonzero, k uniform in 0..n-1: answers with leading zeros).
+    `mix="uniform"` and `mix="hard"` (every row hard) give evaluation sets; `metrics`
+    reports `accuracy_uniform`, `accuracy_hard` and the accuracy of each answer digit
+    (`accuracy_c0` for the least significant one). Used in lesson 13 (multiplication).
+    """
+
+    description = "n-digit multiplication: START a * b = c (hard carry cases oversampled)"
+    op_token: ClassVar[int] = TIMES
+
+    n_digits: int = int_setting(3, 1, MUL_MAX_DIGITS)
+    reverse: bool = bool_setting(False)
+    mix: str = choice_setting("train", MUL_MIXES)
+
+    @property
+    def seq_len(self) -> int:
+        return 4 * self.n_digits + 3
+
+    def encode(self, text):
+        """Token ids for a space-separated string; an operand with the wrong number of
+        digits is refused (the model reads exactly n_digits per operand)."""
+        ids = super().encode(text)
+        words = text.split() if isinstance(text, str) else list(text)
+        if "*" in words:
+            star = words.index("*")
+            a_len = star - (1 if words[0] == "START" else 0)
+            b_len = (words.index("=") if "=" in words else len(words)) - star - 1
+            for name, length in (("a", a_len), ("b", b_len)):
+                if length != self.n_digits:
+                    raise ValueError(
+                        f"operand {name} has {length} digit(s); mul with n_digits="
+                        f"{self.n_digits} writes each operand as exactly {self.n_digits} "
+                        f"digits (zero-padded)"
+                    )
+        return ids
+
+    def example(self, a: int, b: int) -> Int[Tensor, " seq"]:
+        """The whole sequence for a * b (answer included), from two Python ints."""
+        limit = 10**self.n_digits
+        for name, value in (("a", a), ("b", b)):
+            if not isinstance(value, int) or not 0 <= value < limit:
+                raise ValueError(
+                    f"{name}={value!r}: mul with n_digits={self.n_digits} takes ints in "
+                    f"0..{limit - 1}"
+                )
+        digits = [torch.tensor([[x // 10**i % 10 for i in range(self.n_digits)]]) for x in (a, b)]
+        parts = [torch.tensor([[START]]), self.written(digits[0]), torch.tensor([[TIMES]])]
+        parts += [self.written(digits[1]), torch.tensor([[EQUALS]])]
+        return torch.cat(parts + [self.answer_digits(*digits)], dim=1)[0]
+
+    def answer_digits(self, a, b):
+        return self.written(mul_digits(a, b)[0])
+
+    def _operands(self, n, gen, device):
+        nd = self.n_digits
+        if self.mix == "uniform":
+            kinds = torch.full((n,), -1, dtype=torch.long, device=device)
+        else:
+            kinds = _randint(torch.full((n,), len(MUL_HARD_KINDS), device=device), gen)
+            if self.mix == "train":
+                kinds = torch.where(torch.arange(n, device=device) % 2 == 1, kinds, -1)
+        # Every construction is drawn for every row and the right one picked, so the data
+        # depend on n and the seed only.
+        a = torch.randint(0, 10, (n, nd), generator=gen, device=device)
+        b = torch.randint(0, 10, (n, nd), generator=gen, device=device)
+        large = [torch.randint(5, 10, (n, nd), generator=gen, device=device) for _ in range(2)]
+        zero = [torch.rand(n, nd, generator=gen, device=device) < 0.5 for _ in range(2)]
+        swap = (torch.rand(n, generator=gen, device=device) < 0.5)[:, None]
+        small = _small(a, gen), _small(b, gen)
+        nines = torch.where(swap, 9, a), torch.where(swap, b, 9)
+        choices = {
+            "large": large,
+            "nines": nines,
+            "zeros": (a.masked_fill(zero[0], 0), b.masked_fill(zero[1], 0)),
+            "small": small,
+        }
+        out_a, out_b = a, b
+        for index, name in enumerate(MUL_HARD_KINDS):
+            here = (kinds == index)[:, None]
+            out_a = torch.where(here, choices[name][0], out_a)
+            out_b = torch.where(here, choices[name][1], out_b)
+        return out_a, out_b
+
+    # -- analysis ----------------------------------------------------------------------
+    def product_digits(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, "batch answer"]:
+        """The written answer's digits, least significant first."""
+        return self.unwritten(tokens[:, self.answer_start :])
+
+    def carries(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, "batch answer"]:
+        """The carry into each answer digit (least significant first)."""
+        return mul_digits(*self.operands(tokens))[1]
+
+    def answer_query(self, k: int) -> int:
+        """The position whose logits predict c_k (the one just before c_k is written)."""
+        n = self.n_digits
+        written = k if self.reverse else 2 * n - 1 - k
+        return self.answer_start + written - 1
+
+    # -- scoring -------------------------------------------------------------------------
+    def metrics(self, logits: Float[Tensor, "batch seq d_vocab"], batch: Batch) -> dict[str, float]:
+        """Loss and whole-answer accuracy (`accuracy`), on the uniform rows
+        (`accuracy_uniform`: even rows of the train mix) and the hard ones
+        (`accuracy_hard`), and per answer digit (`accuracy_c{k}`, c_0 least significant)."""
+        result = sequence_metrics(logits, batch)
+        right = per_example_correct(logits, batch).float()
+        if self.mix == "train":
+            result["accuracy_uniform"] = right[::2].mean().item()
+            result["accuracy_hard"] = right[1::2].mean().item() if len(right) > 1 else float("nan")
+        else:
+            result[f"accuracy_{self.mix}"] = right.mean().item()
+        per_digit = digit_correct(logits, self, batch.tokens).float().mean(0)
+        for k, value in enumerate(per_digit.tolist()):
+            result[f"accuracy_c{k}"] = value
+        return result
