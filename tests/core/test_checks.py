@@ -81,6 +81,11 @@ def test_assert_tensor_accepts_lists_and_explains_known_mistakes():
 def test_assert_per_head_names_the_first_head_that_differs():
     with pytest.raises(ExerciseFailed, match="rate, head 1: got 0.500, expected 0.900. why"):
         assert_per_head([0.1, 0.5], torch.tensor([0.1, 0.9]), "rate", "why")
+    # A known wrong answer gets its own explanation instead; the right one still passes.
+    known = [(torch.tensor([0.1, 0.5]), "averaged over every query")]
+    with pytest.raises(ExerciseFailed, match="averaged over every query"):
+        assert_per_head([0.1, 0.5], torch.tensor([0.1, 0.9]), "rate", "why", mistakes=known)
+    assert_per_head(np.array([0.1, 0.9]), torch.tensor([0.1, 0.9]), "rate", "why", mistakes=known)
 
 
 def test_hooked_activation_accepts_in_place_edits_returns_and_other_dtypes():

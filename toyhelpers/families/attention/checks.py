@@ -423,19 +423,19 @@ def check_induction_score(fn) -> None:
         key = _induction_key(case.tokens)
         index = einops.repeat(key.clamp(min=0), "b q -> b h q 1", h=pattern.shape[1])
         everywhere = pattern.gather(-1, index).squeeze(-1).mean(dim=(0, 2))
-        got = fn(pattern.clone(), case.tokens.clone())
-        if isinstance(got, Tensor) and got.shape == want.shape:
-            if torch.allclose(got, everywhere, atol=1e-5) and not torch.allclose(want, everywhere):
-                raise ExerciseFailed(
-                    "you averaged over every query; only queries whose token occurred before "
-                    "(induction_key >= 0) have an induction key"
-                )
         assert_per_head(
-            got,
+            fn(pattern.clone(), case.tokens.clone()),
             want,
             f"induction_score on layer {layer}'s pattern",
             "Take pattern[b, h, i, key[b, i]] for the queries with key[b, i] >= 0 and average "
             "over all of them (batch and query together).",
+            mistakes=[
+                (
+                    everywhere,
+                    "you averaged over every query; only queries whose token occurred before "
+                    "(induction_key >= 0) have an induction key",
+                )
+            ],
         )
 
 

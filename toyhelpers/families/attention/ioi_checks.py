@@ -165,22 +165,21 @@ def check_duplicate_token_score(fn) -> None:
         pattern = case.pattern(layer)
         want = duplicate_token_score(pattern, tokens)
         itself = pattern[ToyIOI.is_ioi(tokens)][:, :, POS_Z, POS_Z].mean(0)
-        got = fn(pattern.clone(), tokens.clone())
-        if isinstance(got, Tensor) and got.shape == want.shape:
-            io = attention_to(pattern, tokens, "io", query=POS_Z)
-            if torch.allclose(got, io, atol=1e-5) and not torch.allclose(want, io, atol=1e-5):
-                raise ExerciseFailed(
-                    "that is the attention from Z to the other name (the IO); a duplicate-"
-                    "token head attends to the earlier copy of Z's own name (S1)"
-                )
-            if torch.allclose(got, itself, atol=1e-5) and not torch.allclose(want, itself):
-                raise ExerciseFailed("that is Z attending to itself; the key is S1, before it")
+        io = attention_to(pattern, tokens, "io", query=POS_Z)
         assert_per_head(
-            got,
+            fn(pattern.clone(), tokens.clone()),
             want,
             f"duplicate_token_score on layer {layer}'s pattern",
             "Keep the IOI rows only (Z equals X or Y; distractor rows have no earlier copy), "
             "take pattern[b, h, 3, position of S1] and average over those rows.",
+            mistakes=[
+                (
+                    io,
+                    "that is the attention from Z to the other name (the IO); a duplicate-"
+                    "token head attends to the earlier copy of Z's own name (S1)",
+                ),
+                (itself, "that is Z attending to itself; the key is S1, before it"),
+            ],
         )
 
 
