@@ -85,7 +85,7 @@ def test_assert_per_head_names_the_first_head_that_differs():
     known = [(torch.tensor([0.1, 0.5]), "averaged over every query")]
     with pytest.raises(ExerciseFailed, match="averaged over every query"):
         assert_per_head([0.1, 0.5], torch.tensor([0.1, 0.9]), "rate", "why", mistakes=known)
-    assert_per_head(np.array([0.1, 0.9]), torch.tensor([0.1, 0.9]), "rate", "why", mistakes=known)
+    assert_per_head([0.1, 0.9], torch.tensor([0.1, 0.9]), "rate", "why", mistakes=known)
 
 
 def test_hooked_activation_accepts_in_place_edits_returns_and_other_dtypes():
