@@ -1,0 +1,1 @@
+"""Tracing tiny assignment programs (seed problem 3.9, lesson 18)."""
