@@ -21,8 +21,6 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from toyhelpers.families.attention.ioi import patch_head_hook
-
 if TYPE_CHECKING:
     from transformer_lens.model_bridge import TransformerBridge
 
@@ -94,14 +92,12 @@ def ablation_effect(
 ) -> Float[Tensor, ""]:
     """Mean change of `metric` when one head's output is replaced, at every position, by
     its mean over `tokens` (mean ablation): ablated minus clean."""
-    name = f"blocks.{layer}.attn.hook_z"
+    from toyhelpers.analysis import run_with_ablation  # imports TransformerLens
+
+    ablated = run_with_ablation(model, tokens, [(layer, head)], mean_over=tokens)
     with torch.no_grad():
-        logits, cache = model.run_with_cache(tokens, names_filter=name)
-        mean_z = cache[name].mean(0, keepdim=True)  # 1 pos head d_head
-        ablated = model.run_with_hooks(
-            tokens, fwd_hooks=[(name, patch_head_hook(mean_z, head, None))]
-        )
-    return (metric(ablated, tokens) - metric(logits, tokens)).mean()
+        clean = model(tokens)
+    return (metric(ablated, tokens) - metric(clean, tokens)).mean()
 
 
 def redirect_attention_hook(

@@ -360,7 +360,9 @@ def name_copy_score(
     names': the full OV circuit W_E W_V W_O W_U on the names block, its diagonal minus the
     mean of the rest of each row, averaged over names. Positive for a name mover, negative
     for a negative name mover, near 0 for a head that moves no name."""
-    ov = (model.W_E[:n_names] @ model.OV[layer, head] @ model.W_U[:, :n_names]).AB.detach()
+    from toyhelpers.analysis import full_ov_circuit  # imports TransformerLens
+
+    ov = full_ov_circuit(model, layer, head)[:n_names, :n_names]
     own = ov.diagonal()
     others = (ov.sum(-1) - own) / (n_names - 1)
     return (own - others).mean()
