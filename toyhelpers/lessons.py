@@ -213,7 +213,15 @@ LESSONS: tuple[Lesson, ...] = (
         checkpoints=("code_trace",),
     ),
     Lesson(19, "graphs", "Graph problems", ("3.10",), "graphs", "planned"),
-    Lesson(20, "automata", "Automata", ("3.12",), "automata", "planned"),
+    Lesson(
+        20,
+        "automata",
+        "Automata",
+        ("3.12",),
+        "automata",
+        checkpoints=("automata_parity", "automata_flipflop", "automata_cyclic"),
+        sweeps=("automata_depth_vs_length",),
+    ),
     Lesson(21, "icl_regression", "In-context linear regression", ("3.13",), "icl", "planned"),
     Lesson(
         22, "icl_function_classes", "Other in-context function classes", ("3.14",), "icl", "planned"
