@@ -67,9 +67,15 @@ def test_no_graph_repeats_an_edge():
 
 
 def test_answers_are_balanced_and_edge_counts_say_nothing():
+    from toyhelpers.families.graphs.search import distance_classes
+
     task = th.get_task("graph")
     tokens = task.generate(10_000, seed=3).tokens
     d = task.distance(tokens)
+    classes = distance_classes(task, tokens)
+    assert [task.answers[c] for c in classes[:50]] == [
+        "INF" if x == -1 else str(x) for x in d[:50].tolist()
+    ]
     share = torch.tensor([(d == k).float().mean() for k in (1, 2, 3, -1)])
     assert (share - 0.25).abs().max() < 0.02
     # Each answer's graphs have the same number of edges on average, so counting edges
@@ -119,7 +125,7 @@ def test_metrics_break_accuracy_down_by_distance():
 
 
 def test_rewiring_moves_one_edge_and_changes_the_answer():
-    from toyhelpers.families.graphs.search import edge_list, rewire_one_edge
+    from toyhelpers.families.graphs.search import edge_list, edge_positions, rewire_one_edge
 
     task = th.get_task("graph")
     tokens = task.generate(300, seed=7).tokens
@@ -130,6 +136,8 @@ def test_rewiring_moves_one_edge_and_changes_the_answer():
     changed = (before != after).any(-1)
     assert (changed.sum(1)[ok] == 1).all() and changed[rows[ok], moved[ok]].all()
     assert (task.distance(corrupt) != task.distance(tokens))[ok].all()
+    positions = edge_positions(moved)
+    assert (corrupt[rows[:, None], positions] != tokens[rows[:, None], positions]).any(1)[ok].all()
     for row in corrupt[ok][:100]:
         graph, s, t, answer = parse(task.decode(row))
         assert answer == shortest(graph, s, t)

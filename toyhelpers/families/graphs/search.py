@@ -37,14 +37,6 @@ def distance_classes(task: Graph, tokens: Int[Tensor, "batch seq"]) -> Int[Tenso
     return torch.where(d == UNREACHABLE, task.max_distance, d - 1)
 
 
-def reachable_within(
-    adjacency: Bool[Tensor, "batch node node"], source: Int[Tensor, " batch"], k: int
-) -> Bool[Tensor, "batch node"]:
-    """The nodes at most `k` edges from `source` (source included)."""
-    dist = bfs(adjacency, source)
-    return (dist >= 0) & (dist <= k)
-
-
 def residuals_at_answer(
     model, tokens: Int[Tensor, "batch seq"]
 ) -> Float[Tensor, "layer batch d_model"]:
@@ -153,9 +145,7 @@ def reachability_probes(
     for j, k in enumerate(ks):
         within = (dist >= 0) & (dist <= k)
         for layer, X in enumerate(residuals):
-            scores = [
-                probe_accuracy(X[source != v], within[source != v, v]) for v in range(n)
-            ]
+            scores = [probe_accuracy(X[source != v], within[source != v, v]) for v in range(n)]
             table[layer, j] = sum(scores) / n
     return table
 
