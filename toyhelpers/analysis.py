@@ -58,3 +58,22 @@ def ablation_metrics(
     """The task's metrics with `heads` mean-ablated (means over `batch` itself)."""
     logits = run_with_ablation(model, batch.tokens, heads, mean_over=batch.tokens)
     return task.metrics(logits, batch)
+
+
+def patch_positions_hook(
+    source: Float[Tensor, "batch pos ..."],
+    positions: Int[Tensor, "batch k"] | Int[Tensor, " batch"],
+) -> Callable[[Tensor, object], Tensor]:
+    """A hook that overwrites the activation at each row's `positions` with `source`, the
+    same hook's activation from another run (activation patching). `positions` holds one
+    position per row, or k of them."""
+    rows = torch.arange(len(source), device=source.device)
+    if positions.ndim == 2:
+        rows = rows[:, None].expand_as(positions)
+
+    def hook(activation: Float[Tensor, "batch pos ..."], hook: object) -> Tensor:
+        activation = activation.clone()
+        activation[rows, positions] = source[rows, positions]
+        return activation
+
+    return hook

@@ -9,6 +9,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from toyhelpers.analysis import patch_positions_hook
 from toyhelpers.checks import ExerciseFailed, as_number, assert_number, assert_tensor, exercise
 from toyhelpers.families.programs.tasks import trace
 from toyhelpers.families.programs.tracing import ROLES, answers, change_root, role_positions
@@ -38,14 +39,8 @@ def _follow_rate(
     with torch.no_grad():
         _, cache = model.run_with_cache(corrupt)
     name = f"blocks.{layer}.hook_resid_pre"
-    rows = torch.arange(len(clean), device=clean.device)
-
-    def hook(x: Tensor, hook) -> Tensor:
-        x = x.clone()
-        x[rows, positions] = cache[name][rows, positions]
-        return x
-
-    return (answers(model, clean, [(name, hook)]) == corrupt[:, -1]).float().mean().item()
+    hooks = [(name, patch_positions_hook(cache[name], positions))]
+    return (answers(model, clean, hooks) == corrupt[:, -1]).float().mean().item()
 
 
 def _hop_attention(

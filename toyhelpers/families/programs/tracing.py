@@ -13,6 +13,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from toyhelpers.analysis import patch_positions_hook
 from toyhelpers.families.attention.ioi import patch_head_hook
 from toyhelpers.families.programs.tasks import CodeTrace, chains
 
@@ -86,17 +87,10 @@ def resid_patching(
     names.append(f"blocks.{n_layers - 1}.hook_resid_post")
     with torch.no_grad():
         _, cache = model.run_with_cache(corrupt, names_filter=lambda n: n in names)
-    rows = torch.arange(len(clean), device=clean.device)
     result = torch.zeros(len(names), positions.shape[1])
     for i, name in enumerate(names):
         for role in range(positions.shape[1]):
-            pos = positions[:, role]
-
-            def hook(x: Tensor, hook, pos=pos, source=cache[name]) -> Tensor:
-                x = x.clone()
-                x[rows, pos] = source[rows, pos]
-                return x
-
+            hook = patch_positions_hook(cache[name], positions[:, role])
             got = answers(model, clean, [(name, hook)])
             result[i, role] = (got == corrupt[:, -1]).float().mean()
     return result
