@@ -168,30 +168,94 @@ def _runs_bits(start: Tensor, through: Tensor, offset: int, mask: int, size: int
     return run
 
 
-def _legal_moves_bits(boards: Tensor, player: Tensor) -> Bool[Tensor, "n square"]:
-    size = boards.shape[-1]
-    weights, full, shifts = _bit_tables(size, boards.device)
-    mine = _to_bits(boards == player[:, None, None], weights)
-    theirs = _to_bits(boards == -player[:, None, None], weights)
+def _legal_bits(mine: Tensor, theirs: Tensor, size: int) -> Int[Tensor, " n"]:
+    """The legal squares of the player holding `mine` against `theirs`, as bits."""
+    _, full, shifts = _bit_tables(size, mine.device)
     empty = ~(mine | theirs) & full
     legal = torch.zeros_like(mine)
     for offset, mask in shifts:
         legal |= _shift_bits(_runs_bits(mine, theirs, offset, mask, size), offset, mask) & empty
-    return _from_bits(legal, weights)
+    return legal
+
+
+def _legal_moves_bits(boards: Tensor, player: Tensor) -> Bool[Tensor, "n square"]:
+    size = boards.shape[-1]
+    weights, _, _ = _bit_tables(size, boards.device)
+    mine = _to_bits(boards == player[:, None, None], weights)
+    theirs = _to_bits(boards == -player[:, None, None], weights)
+    return _from_bits(_legal_bits(mine, theirs, size), weights)
+
+
+def _flip_bits(placed: Tensor, mine: Tensor, theirs: Tensor, size: int) -> Int[Tensor, " n"]:
+    """The stones of `theirs` that a stone placed on `placed` (one bit, or 0) flips."""
+    _, _, shifts = _bit_tables(size, mine.device)
+    flips = torch.zeros_like(mine)
+    for offset, mask in shifts:
+        run = _runs_bits(placed, theirs, offset, mask, size)  # their stones from the new one
+        closed = (_shift_bits(run, offset, mask) & mine) != 0  # ...ended by one of mine
+        flips |= torch.where(closed, run, 0)
+    return flips
 
 
 def _flips_bits(boards: Tensor, player: Tensor, moves: Tensor) -> Bool[Tensor, "n size size"]:
     size = boards.shape[-1]
-    weights, _, shifts = _bit_tables(size, boards.device)
+    weights, _, _ = _bit_tables(size, boards.device)
     mine = _to_bits(boards == player[:, None, None], weights)
     theirs = _to_bits(boards == -player[:, None, None], weights)
     start = torch.where(moves >= 0, weights[moves.clamp(min=0)], 0)
-    flips = torch.zeros_like(mine)
-    for offset, mask in shifts:
-        run = _runs_bits(start, theirs, offset, mask, size)  # their stones from the new one
-        closed = (_shift_bits(run, offset, mask) & mine) != 0  # ...ended by one of mine
-        flips |= torch.where(closed, run, 0)
-    return _from_bits(flips, weights).view(boards.shape)
+    return _from_bits(_flip_bits(start, mine, theirs, size), weights).view(boards.shape)
+
+
+class _BitBoards:
+    """The position of `n` games as two int64 bitboards per game (sizes up to 8): the
+    move loop of `simulate` works on these and never builds a grid it does not record."""
+
+    def __init__(self, n: int, size: int, device: torch.device) -> None:
+        self.size = size
+        self.weights, _, _ = _bit_tables(size, device)
+        start = initial_board(size).to(device)[None]
+        self.black = _to_bits(start == BLACK, self.weights).expand(n).clone()
+        self.white = _to_bits(start == WHITE, self.weights).expand(n).clone()
+
+    def _sides(self, player: Tensor) -> tuple[Tensor, Tensor]:
+        """(mine, theirs) for each game's `player`."""
+        black = player == BLACK
+        mine = torch.where(black, self.black, self.white)
+        return mine, torch.where(black, self.white, self.black)
+
+    def legal(self, player: Tensor) -> Bool[Tensor, "n square"]:
+        return _from_bits(_legal_bits(*self._sides(player), self.size), self.weights)
+
+    def play(self, player: Tensor, moves: Tensor) -> None:
+        """Play legal `moves` (-1: no move); legality is the caller's to check."""
+        mine, theirs = self._sides(player)
+        placed = torch.where(moves >= 0, self.weights[moves.clamp(min=0)], 0)
+        flips = _flip_bits(placed, mine, theirs, self.size)
+        mine, theirs = mine | placed | flips, theirs & ~flips
+        black = player == BLACK
+        self.black = torch.where(black, mine, theirs)
+        self.white = torch.where(black, theirs, mine)
+
+    def boards(self) -> Int8[Tensor, "n size size"]:
+        grid = _from_bits(self.black, self.weights).to(torch.int8)
+        grid -= _from_bits(self.white, self.weights).to(torch.int8)
+        return grid.view(-1, self.size, self.size)
+
+
+class _GridBoards:
+    """The position of `n` games as `[n, size, size]` grids (any size)."""
+
+    def __init__(self, n: int, size: int, device: torch.device) -> None:
+        self.grid = initial_board(size).to(device).expand(n, size, size).clone()
+
+    def legal(self, player: Tensor) -> Bool[Tensor, "n square"]:
+        return legal_moves(self.grid, player)
+
+    def play(self, player: Tensor, moves: Tensor) -> None:
+        self.grid = play(self.grid, player, moves)
+
+    def boards(self) -> Int8[Tensor, "n size size"]:
+        return self.grid
 
 
 def random_games(
@@ -253,7 +317,7 @@ def simulate(
         moves = torch.nn.functional.pad(moves.long(), (0, n_moves - moves.shape[1]), value=-1)
     elif gen is None:
         raise ValueError("simulate needs a generator (random games) or moves (a replay)")
-    boards = initial_board(size).to(device).expand(n, size, size).clone()
+    state = (_BitBoards if size <= BITBOARD_MAX_SIZE else _GridBoards)(n, size, device)
     player = torch.full((n,), BLACK, dtype=torch.int8, device=device)
     out = Games(
         moves=torch.full((n, n_moves), -1, dtype=torch.long, device=device),
@@ -265,11 +329,11 @@ def simulate(
     done = torch.zeros(n, dtype=torch.bool, device=device)
     recorded = 0
     for t in range(n_moves):
-        legal = legal_moves(boards, player)
+        legal = state.legal(player)
         stuck = ~legal.any(-1)
         if stuck.any():  # those players pass; if the opponent is stuck too, the game is over
             player = torch.where(stuck, -player, player)
-            legal = torch.where(stuck[:, None], legal_moves(boards, player), legal)
+            legal = torch.where(stuck[:, None], state.legal(player), legal)
             done |= ~legal.any(-1)
         if moves is None:
             # A uniform choice among legal squares: the argmax of random scores on them.
@@ -291,14 +355,14 @@ def simulate(
         move = torch.where(done, -1, move)
         out.moves[:, t] = move
         out.mover[:, t] = torch.where(done, 0, player)
-        boards = play(boards, player, move)
+        state.play(player, move)
         if record:
-            out.boards[:, t] = boards
+            out.boards[:, t] = state.boards()
             out.legal[:, t] = legal & ~done[:, None]
         player = torch.where(done, player, -player)
         recorded = t + 1
     if record:  # after every game has ended, the boards stay in their final position
-        out.boards[:, recorded:] = boards[:, None]
+        out.boards[:, recorded:] = state.boards()[:, None]
     return out
 
 
