@@ -212,7 +212,7 @@ LESSONS: tuple[Lesson, ...] = (
         "programs",
         checkpoints=("code_trace",),
     ),
-    Lesson(19, "graphs", "Graph problems", ("3.10",), "graphs", "planned"),
+    Lesson(19, "graphs", "Graph problems", ("3.10",), "graphs", checkpoints=("graph",)),
     Lesson(
         20,
         "automata",

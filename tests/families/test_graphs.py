@@ -164,7 +164,7 @@ def test_probe_tools_find_a_linear_label_and_not_noise():
     X = torch.randn(800, 16, generator=gen)
     assert probe_accuracy(X, X[:, 3] > 0) > 0.95
     assert abs(probe_accuracy(X, torch.rand(800, generator=gen) > 0.5) - 0.5) < 0.1
-    run = th.get_recipe("graph").build()
+    run = th.get_recipe("graph_stage1").build()
     model, task = run.model, run.task
     model.task = task
     tokens = task.generate(200, seed=8).tokens
@@ -174,3 +174,89 @@ def test_probe_tools_find_a_linear_label_and_not_noise():
     s, _ = task.endpoints(tokens)
     table = reachability_probes(residuals, task.adjacency(tokens), s, [1])
     assert table.shape == (model.cfg.n_layers + 1, 1) and ((table >= 0.3) & (table <= 1)).all()
+
+
+def test_answer_probes_read_each_class_that_is_there_and_only_that():
+    from toyhelpers.families.graphs.search import answer_probes
+
+    gen = torch.Generator().manual_seed(1)
+    classes = torch.randint(0, 4, (1200,), generator=gen)
+    noise = torch.randn(1200, 8, generator=gen)
+    # Layer 0 holds nothing; layer 1 holds classes 0 and 1 apart from the rest; layer 2 all.
+    holds = torch.stack(
+        [
+            noise,
+            noise + 6 * torch.nn.functional.one_hot(classes.clamp(max=2), 8).float(),
+            noise + 6 * torch.nn.functional.one_hot(classes, 8).float(),
+        ]
+    )
+    table = answer_probes(holds, classes)
+    assert table.shape == (3, 4)
+    assert table[2].min() > 0.95 and table[1, :2].min() > 0.95
+    assert table[1, 2:].mean() < 0.65  # 2 and 3 look the same there: about half each
+    assert table[0].mean() < 0.4  # noise: chance is 0.25 per class
+
+
+# -- the checks: one explained mistake each (tests/contracts/test_checks.py) -------------
+
+
+def _read_one_late(model, tokens):
+    from toyhelpers.families.graphs.search import distance_classes
+
+    rows, pos = torch.arange(len(tokens)), model.task.answer_pos(tokens)
+    with torch.no_grad():
+        right = model(tokens)[rows, pos + 1].argmax(-1) == tokens[rows, pos + 1]
+    classes = distance_classes(model.task, tokens)
+    return torch.stack([right[classes == c].float().mean() for c in range(4)])
+
+
+def _walks_of_exactly_k(adjacency, source, k):
+    reached = torch.nn.functional.one_hot(source, adjacency.shape[-1]).float()
+    for _ in range(k):
+        reached = torch.einsum("bn,bnm->bm", reached, adjacency.float())
+    return reached > 0
+
+
+def _no_further_than_t(adjacency, source, target):
+    from toyhelpers.families.graphs.tasks import bfs
+
+    dist = bfs(adjacency, source)
+    return (dist >= 0) & (dist <= dist.gather(1, target[:, None]))
+
+
+def _kept_rate(model, clean, corrupted, positions, layer):
+    from toyhelpers.families.graphs.checks import _patched_answers
+
+    rows, pos = torch.arange(len(clean)), model.task.answer_pos(clean)
+    patched = _patched_answers(model, clean, corrupted, positions, layer)
+    return (patched == clean[rows, pos + 1]).float().mean().item()
+
+
+MISTAKES = {
+    "check_accuracy_by_distance": (_read_one_late, "answer token's own position"),
+    "check_reachable_within": (_walks_of_exactly_k, "exactly k edges"),
+    "check_on_shortest_path": (_no_further_than_t, "right distance from t"),
+    "check_follow_rate": (_kept_rate, "stays the clean graph's"),
+}
+
+
+def test_shortest_path_nodes_match_a_separate_search():
+    from toyhelpers.families.graphs.checks import _on_shortest_path
+
+    task = th.get_task("graph")
+    tokens = task.generate(100, seed=12).tokens
+    adjacency, (s, t) = task.adjacency(tokens), task.endpoints(tokens)
+    on = _on_shortest_path(adjacency, s, t)
+    for b, row in enumerate(tokens):
+        graph, s_, t_, d = parse(task.decode(row))
+        nodes = {v for v in map(str, range(task.n_nodes))}
+        want = set()
+        if d != "INF":
+            want = {
+                v
+                for v in nodes
+                if shortest(graph, s_, v) != "INF"
+                and shortest(graph, v, t_) != "INF"
+                and int(shortest(graph, s_, v)) + int(shortest(graph, v, t_)) == int(d)
+            }
+        assert {str(v) for v in on[b].nonzero().flatten().tolist()} == want

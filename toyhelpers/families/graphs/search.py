@@ -51,20 +51,56 @@ def residuals_at_answer(
     return torch.stack([cache[n][rows, pos] for n in names])
 
 
+def _held_out_predictions(
+    X: Float[Tensor, "rows d_model"], y: Int[Tensor, " rows"], train: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A logistic-regression probe fitted on the first `train` share of the rows: the
+    held-out labels and its predictions for them (None when either part has one class)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = np.asarray(X.float().cpu()), np.asarray(y.cpu()).astype(int)
+    cut = int(train * len(y))
+    if len(np.unique(y[:cut])) < 2 or len(np.unique(y[cut:])) < 2:
+        return None
+    # Standardised features: the residual stream's scale varies by layer, and lbfgs on the
+    # raw stream hit its iteration limit on later layers.
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    probe.fit(X[:cut], y[:cut])
+    return y[cut:], probe.predict(X[cut:])
+
+
 def probe_accuracy(
     X: Float[Tensor, "rows d_model"], y: Bool[Tensor, " rows"], *, train: float = 0.75
 ) -> float:
     """Held-out balanced accuracy of a logistic-regression probe for `y` from `X` (0.5 is
     chance; a label that never varies gives 0.5)."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score
 
-    X, y = np.asarray(X.float().cpu()), np.asarray(y.cpu()).astype(int)
-    cut = int(train * len(y))
-    if len(np.unique(y[:cut])) < 2 or len(np.unique(y[cut:])) < 2:
-        return 0.5
-    probe = LogisticRegression(C=1.0, max_iter=2000).fit(X[:cut], y[:cut])
-    return float(balanced_accuracy_score(y[cut:], probe.predict(X[cut:])))
+    fitted = _held_out_predictions(X, y, train)
+    return 0.5 if fitted is None else float(balanced_accuracy_score(*fitted))
+
+
+def answer_probes(
+    residuals: Float[Tensor, "layer batch d_model"],
+    classes: Int[Tensor, " batch"],
+    *,
+    train: float = 0.75,
+) -> Float[Tensor, "layer answer"]:
+    """For each layer's residual stream, a linear probe for the answer class (see
+    `distance_classes`): the share of held-out graphs of each class it names right. Where
+    the model's own answer would need layers it has not run yet, the probe fails too."""
+    n_classes = int(classes.max()) + 1
+    table = torch.zeros(len(residuals), n_classes)
+    for layer, X in enumerate(residuals):
+        fitted = _held_out_predictions(X, classes, train)
+        if fitted is None:
+            continue
+        truth, guess = fitted
+        for c in range(n_classes):
+            table[layer, c] = float((guess[truth == c] == c).mean())
+    return table
 
 
 # -- edge patching -----------------------------------------------------------------------
