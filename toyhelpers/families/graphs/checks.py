@@ -17,7 +17,12 @@ from toyhelpers.checks import (
     assert_tensor,
     exercise,
 )
-from toyhelpers.families.graphs.search import answers, distance_classes, rewire_one_edge
+from toyhelpers.families.graphs.search import (
+    answers,
+    distance_classes,
+    edge_positions,
+    rewire_one_edge,
+)
 from toyhelpers.families.graphs.tasks import bfs
 
 # -- references ------------------------------------------------------------------------
@@ -34,11 +39,8 @@ def _accuracy_by_distance(model, tokens: Int[Tensor, "batch seq"]) -> Float[Tens
 def _reachable_within(
     adjacency: Bool[Tensor, "batch node node"], source: Int[Tensor, " batch"], k: int
 ) -> Bool[Tensor, "batch node"]:
-    n = adjacency.shape[-1]
-    reached = torch.nn.functional.one_hot(source, n).bool()
-    for _ in range(k):
-        reached = reached | (reached[:, :, None] & adjacency).any(1)
-    return reached
+    dist = bfs(adjacency, source)  # the task's own search, not the exercise's loop
+    return (dist >= 0) & (dist <= k)
 
 
 def _on_shortest_path(
@@ -95,8 +97,7 @@ def _rewired(n: int = 200, seed: int = 19) -> tuple[Tensor, Tensor, Tensor]:
     task = _shipped().task
     clean = task.generate(n, seed=seed).tokens
     corrupted, moved, ok = rewire_one_edge(task, clean, seed=seed)
-    positions = torch.stack([1 + 3 * moved, 2 + 3 * moved], 1)
-    return clean[ok], corrupted[ok], positions[ok]
+    return clean[ok], corrupted[ok], edge_positions(moved)[ok]
 
 
 # -- checks ----------------------------------------------------------------------------
