@@ -20,9 +20,9 @@ def evaluate(
     was_training = model.training
     model.eval()
     net = core_module(model)
-    logits = torch.cat([net(batch.tokens[i : i + batch_size]) for i in range(0, n, batch_size)])
+    outputs = [task.outputs(net, batch[i : i + batch_size]) for i in range(0, n, batch_size)]
     model.train(was_training)
-    return task.metrics(logits, batch)
+    return task.metrics(torch.cat(outputs), batch)
 
 
 def predictions(model: TransformerBridge, batch: Batch) -> torch.Tensor:

@@ -43,7 +43,8 @@ class Recipe:
     (`models.insert_blocks`). With `widen`, it may be wider (a multiple of the residual
     width, more heads and neurons), starting as a copy of that stage's function
     (`models.widen`). `target` is what the shipped checkpoint must reach on fresh data
-    (metric -> minimum; the checkpoint tests re-measure it). `name` and `family` are filled
+    (metric -> minimum, or maximum for the errors a task lists in `lower_is_better`; the
+    checkpoint tests re-measure it). `name` and `family` are filled
     in by the registry.
     """
 

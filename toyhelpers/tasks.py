@@ -58,9 +58,11 @@ def int_setting(default: int | None, lo: int, hi: int | None = None) -> Any:
     return field(default=default, metadata={"setting": ("int", lo, hi)})
 
 
-def float_setting(default: float, lo: float, hi: float) -> Any:
-    """A task setting that must be a number strictly between `lo` and `hi`."""
-    return field(default=default, metadata={"setting": ("float", lo, hi)})
+def float_setting(default: float, lo: float, hi: float, *, lo_allowed: bool = False) -> Any:
+    """A task setting that must be a number strictly between `lo` and `hi` (or equal to
+    `lo` too, with `lo_allowed`: a noise level of 0, say)."""
+    kind = "float_from" if lo_allowed else "float"
+    return field(default=default, metadata={"setting": (kind, lo, hi)})
 
 
 def bool_setting(default: bool) -> Any:
@@ -85,6 +87,9 @@ def setting_error(name: str, value: Any, kind: str, lo: Any, hi: Any, optional: 
     elif kind == "float":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and lo < value < hi
         allowed = f"a number in ({lo}, {hi})"
+    elif kind == "float_from":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and lo <= value < hi
+        allowed = f"a number in [{lo}, {hi})"
     elif kind == "bool":
         ok, allowed = isinstance(value, bool), "True or False"
     else:
@@ -118,6 +123,8 @@ class Task:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    # Metrics where lower is better (a checkpoint's target for them is a maximum).
+    lower_is_better: ClassVar[tuple[str, ...]] = ("loss",)
 
     # -- what subclasses provide ------------------------------------------------------
     @property
@@ -210,12 +217,17 @@ class Task:
         """The training objective: cross-entropy on the scored tokens, unless a task says."""
         return scored_loss(logits, batch)
 
+    def outputs(self, model: torch.nn.Module, batch: Batch) -> Tensor:
+        """What `model` (a plain module, see `models.core_module`) outputs on `batch`:
+        logits for token tasks; tasks whose inputs are not tokens say what instead."""
+        return model(batch.tokens)
+
     def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
         """`loss` of `model` (a plain module, see `models.core_module`) on a training batch.
 
         Tasks scored only at their end override this to skip unscored positions.
         """
-        return self.loss(model(batch.tokens), batch)
+        return self.loss(self.outputs(model, batch), batch)
 
     def __str__(self) -> str:
         fields = ", ".join(f"{k}={v}" for k, v in self.config().items())

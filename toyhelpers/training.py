@@ -288,10 +288,13 @@ def train(
                 row = {"step": step, "seconds": seconds, "train_loss": train_loss, **metrics}
                 for key, value in row.items():
                     history.setdefault(key, []).append(float(value))
-                shown = {config.stop_metric: metrics.get(config.stop_metric, math.nan)}
-                bar.set_postfix(
-                    loss=f"{train_loss:.3g}", **{k: f"{v:.3f}" for k, v in shown.items()}
-                )
+                # The stop metric, or the task's first one when it has no such metric
+                # (the in-context regression tasks report errors, not accuracy).
+                shown = {"loss": f"{train_loss:.3g}"}
+                named = [config.stop_metric] if config.stop_metric in metrics else list(metrics)
+                for name in [n for n in named if n != "loss"][:1]:
+                    shown[name] = f"{metrics[name]:.3f}"
+                bar.set_postfix(**shown)
                 reached = _reached(history, config)
                 if on_eval is not None:
                     on_eval(step, model, history)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import toyhelpers as th
-from toyhelpers.tasks import Task, make_generator
+from toyhelpers.tasks import Batch, Task, make_generator
 
 TASKS = th.list_tasks()
 
@@ -21,6 +21,8 @@ def bad_values(kind: str, lo, hi) -> list:
         return [lo - 1, 2.5, "3", True] + ([hi + 1] if hi is not None else [])
     if kind == "float":
         return [lo, hi, "0.5", None]
+    if kind == "float_from":
+        return [lo - 1, hi, "0.5", None]
     if kind == "bool":
         return ["yes", 1, None]
     return ["no such choice", None]
@@ -30,12 +32,21 @@ def settings_of(name: str) -> list[dataclasses.Field]:
     return list(dataclasses.fields(th.tasks.task_class(name)))
 
 
+def tensors(batch) -> list[torch.Tensor]:
+    """Every tensor of a batch, whatever its kind (token `Batch`, in-context `Points`)."""
+    return [getattr(batch, f.name) for f in dataclasses.fields(batch)]
+
+
+def same(a, b) -> bool:
+    return type(a) is type(b) and all(map(torch.equal, tensors(a), tensors(b)))
+
+
 @pytest.mark.parametrize("name", TASKS)
 def test_same_seed_same_batch_other_seed_other_batch(name):
     task = th.get_task(name)
     a, b, c = task.generate(32, seed=5), task.generate(32, seed=5), task.generate(32, seed=6)
-    assert torch.equal(a.tokens, b.tokens) and torch.equal(a.scored, b.scored)
-    assert not torch.equal(a.tokens, c.tokens)
+    assert same(a, b) and not same(a, c)
+    assert len(a) == 32 and same(a[2:5], b[2:5])
 
 
 @pytest.mark.parametrize("name", TASKS)
@@ -43,10 +54,27 @@ def test_config_rebuilds_the_same_task(name):
     task = th.get_task(name)
     again = th.get_task(name, **task.config())
     assert again == task and again.name == name
-    assert torch.equal(again.generate(8, seed=1).tokens, task.generate(8, seed=1).tokens)
+    assert same(again.generate(8, seed=1), task.generate(8, seed=1))
 
 
-@pytest.mark.parametrize("name", TASKS)
+TOKEN_TASKS = [n for n in TASKS if isinstance(th.get_task(n).generate(1), Batch)]
+
+
+@pytest.mark.parametrize("name", [n for n in TASKS if n not in TOKEN_TASKS])
+def test_real_valued_batches_fit_the_declared_layout(name):
+    """The in-context tasks: `xs [n, n_points, dim]`, `ys [n, n_points]`, finite floats,
+    and predictions scored at every point."""
+    task = th.get_task(name)
+    for batch in (task.generate(32, seed=3), task.sample(32, make_generator(3))):
+        assert batch.xs.shape == (32, task.n_points, task.dim)
+        assert batch.ys.shape == (32, task.n_points)
+        assert batch.xs.dtype == batch.ys.dtype == torch.float32
+        assert batch.xs.isfinite().all() and batch.ys.isfinite().all()
+        zero = task.metrics(torch.zeros_like(batch.ys), batch)
+        assert set(zero) >= {"loss"} and set(zero) <= set(task.lower_is_better)
+
+
+@pytest.mark.parametrize("name", TOKEN_TASKS)
 def test_batches_fit_the_declared_layout(name):
     task = th.get_task(name)
     for batch in (task.generate(32, seed=3), task.sample(32, make_generator(3))):
