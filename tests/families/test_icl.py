@@ -8,6 +8,17 @@ from toyhelpers.families.icl import baselines
 from toyhelpers.models import build_model, config_class
 
 
+# One small model of each kind, as the tests below build them.
+SMALL = {"icl_transformer": dict(n_layers=2, d_model=16, n_heads=2), "linear_attention": {}}
+
+
+def small_models(task, seed=0) -> dict:
+    return {
+        kind: build_model(config_class(kind).for_task(task, **arch), seed=seed)
+        for kind, arch in SMALL.items()
+    }
+
+
 def test_linear_prompts_follow_their_weights():
     task = th.get_task("icl_linear", dim=4, n_points=10, bias=True)
     batch, params = task.draw(50, seed=0)
@@ -79,11 +90,7 @@ def test_bad_settings_are_explained(name, settings, message):
 
 def test_models_refuse_prompts_beyond_their_context_or_of_another_dim():
     task = th.get_task("icl_linear", dim=3, n_points=8)
-    for kind, arch in [
-        ("icl_transformer", dict(n_layers=1, d_model=16, n_heads=2)),
-        ("linear_attention", {}),
-    ]:
-        model = build_model(config_class(kind).for_task(task, **arch))
+    for model in small_models(task).values():
         longer = th.get_task("icl_linear", dim=3, n_points=9).generate(2)
         with pytest.raises(ValueError, match="at most 8 points"):
             model(longer.xs, longer.ys)
@@ -96,11 +103,7 @@ def test_models_refuse_prompts_beyond_their_context_or_of_another_dim():
 def test_a_prediction_never_sees_its_own_answer_or_later_examples():
     task = th.get_task("icl_linear", dim=3, n_points=8)
     batch = task.generate(4, seed=5)
-    for kind, arch in [
-        ("icl_transformer", dict(n_layers=2, d_model=16, n_heads=2)),
-        ("linear_attention", {}),
-    ]:
-        model = build_model(config_class(kind).for_task(task, **arch), seed=1)
+    for kind, model in small_models(task, seed=1).items():
         base = task.predict(model, batch)
         for i in range(8):
             ys, xs = batch.ys.clone(), batch.xs.clone()
@@ -128,11 +131,7 @@ def test_the_transformer_hooks_see_what_forward_computes():
 def test_checkpoints_round_trip_both_model_kinds(tmp_path):
     task = th.get_task("icl_linear", dim=3, n_points=8)
     batch = task.generate(4, seed=7)
-    for kind, arch in [
-        ("icl_transformer", dict(n_layers=1, d_model=16, n_heads=2)),
-        ("linear_attention", {}),
-    ]:
-        model = build_model(config_class(kind).for_task(task, **arch), seed=3)
+    for kind, model in small_models(task, seed=3).items():
         th.save_checkpoint(model, task, tmp_path / kind, seed=3, steps=1, metrics={})
         again = th.load_checkpoint(tmp_path / kind)
         assert set(again.state_dict()) == set(model.state_dict())

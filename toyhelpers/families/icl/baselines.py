@@ -1,4 +1,5 @@
-"""Classical learners fitted in context, on the same prompts a model reads (lessons 21-22).
+"""Classical learners fitted in context, on the same prompts a model reads. Used in
+lessons 21 (icl_regression) and 22 (icl_function_classes).
 
 Each function takes prompts `xs [batch, point, dim]`, `ys [batch, point]` and returns what
 the learner predicts at every point i from the examples before it: `[batch, point]`, 0 at

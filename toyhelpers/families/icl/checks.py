@@ -34,8 +34,9 @@ def _influence(
     ys: Float[Tensor, "batch point"],
     point: int,
 ) -> Float[Tensor, "batch example"]:
-    ys = ys.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(model(xs, ys)[:, point].sum(), ys)
+    with torch.enable_grad():  # also when called under torch.no_grad()
+        ys = ys.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(xs, ys)[:, point].sum(), ys)
     return grad[:, :point]
 
 
@@ -189,8 +190,9 @@ def check_influence(fn) -> None:
                     f"{tuple(want.shape)} [batch example]: one number per prompt and per "
                     f"example before the point (j < {point})"
                 )
-            ys_ = ys.clone().requires_grad_(True)
-            (total,) = torch.autograd.grad(model(xs, ys_).sum(), ys_)
+            with torch.enable_grad():
+                ys_ = ys.clone().requires_grad_(True)
+                (total,) = torch.autograd.grad(model(xs, ys_).sum(), ys_)
             scale = want.abs().mean().item() + 1e-8
             if (got.float() - total[:, :point]).abs().mean().item() < 1e-3 * scale and not (
                 (want - total[:, :point]).abs().mean().item() < 1e-3 * scale

@@ -1,5 +1,6 @@
 """The in-context family's models: a transformer that reads real vectors, and the
-one-layer linear-attention model of the warm-up (lessons 21-22).
+one-layer linear-attention model of the warm-up. Used in lessons 21 (icl_regression) and
+22 (icl_function_classes).
 
 `InContextTransformer` is a TransformerLens model whose residual stream starts from a
 linear read-in instead of a token embedding. A prompt becomes `2 * n_points` positions,

@@ -27,7 +27,7 @@ RECIPES: dict[str, Recipe] = {
             batch_size=64,
             eval_size=2_000,
         ),
-        fast=dict(steps=40, eval_every=20, eval_size=500),
+        fast=dict(steps=10, eval_every=10, eval_size=200),
         target={"error_late": 0.05},
         notes="",
     ),
