@@ -7,7 +7,6 @@ import toyhelpers as th
 from toyhelpers.families.icl import baselines
 from toyhelpers.models import build_model, config_class
 
-
 # One small model of each kind, as the tests below build them.
 SMALL = {"icl_transformer": dict(n_layers=2, d_model=16, n_heads=2), "linear_attention": {}}
 

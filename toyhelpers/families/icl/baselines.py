@@ -146,6 +146,12 @@ def greedy_tree(
     return sklearn_learner(lambda: DecisionTreeRegressor(max_depth=max_depth), xs, ys)
 
 
+def _net(x: Tensor, W: Tensor, b: Tensor, v: Tensor, c: Tensor) -> Float[Tensor, "batch n"]:
+    """A batch of 2-layer ReLU nets, one per prompt: `v . relu(W x + b) + c`."""
+    h = torch.relu(torch.einsum("bnd,bhd->bnh", x, W) + b[:, None])
+    return torch.einsum("bnh,bh->bn", h, v) + c[:, None]
+
+
 def fitted_net(
     xs: Tensor, ys: Tensor, hidden: int = 16, steps: int = 300, lr: float = 0.02, seed: int = 0
 ) -> Float[Tensor, "batch point"]:
@@ -162,16 +168,12 @@ def fitted_net(
         c = torch.zeros(batch, requires_grad=True)
         opt = torch.optim.Adam([W, b, v, c], lr=lr)
 
-        def net(x: Tensor) -> Tensor:
-            h = torch.relu(torch.einsum("bnd,bhd->bnh", x, W) + b[:, None])
-            return torch.einsum("bnh,bh->bn", h, v) + c[:, None]
-
         X, y = xs[:, :i].cpu(), ys[:, :i].cpu()
         for _ in range(steps):
             opt.zero_grad()
             # Summed over prompts: each net's gradient is its own prompt's mean error.
-            ((net(X) - y) ** 2).mean(1).sum().backward()
+            ((_net(X, W, b, v, c) - y) ** 2).mean(1).sum().backward()
             opt.step()
         with torch.no_grad():
-            out[:, i] = net(xs[:, i : i + 1].cpu())[:, 0].to(out.device)
+            out[:, i] = _net(xs[:, i : i + 1].cpu(), W, b, v, c)[:, 0].to(out.device)
     return out
