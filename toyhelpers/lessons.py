@@ -222,7 +222,15 @@ LESSONS: tuple[Lesson, ...] = (
         checkpoints=("automata_parity", "automata_flipflop", "automata_cyclic"),
         sweeps=("automata_depth_vs_length",),
     ),
-    Lesson(21, "icl_regression", "In-context linear regression", ("3.13",), "icl", "planned"),
+    Lesson(
+        21,
+        "icl_regression",
+        "In-context linear regression",
+        ("3.13",),
+        "icl",
+        checkpoints=("icl_linear",),
+        recipes=("icl_linear_attention",),
+    ),
     Lesson(
         22, "icl_function_classes", "Other in-context function classes", ("3.14",), "icl", "planned"
     ),

@@ -28,8 +28,16 @@ RECIPES: dict[str, Recipe] = {
             eval_size=2_000,
         ),
         fast=dict(steps=10, eval_every=10, eval_size=200),
-        target={"error_late": 0.05},
-        notes="",
+        target={"error_late": 0.05},  # the lesson's target; it reached 0.012
+        notes=(
+            "3 layers, d_model 256, 8 heads, MLPs of 512, LayerNorm, GELU, learned "
+            "positions, a linear read-in; prompts of 15 points in 5 dimensions, fresh every "
+            "step. 8,000 steps of 64 prompts, cosine decay from 1e-3: 2,918 s on one CPU "
+            "thread while another training run shared the machine (about 0.3 s a step): "
+            "normalised error 0.237 over all points, 0.012 from 10 examples on. Trial runs "
+            "at a constant 1e-3: 3 layers reached 0.10 at step 1,500 and 0.07 at 2,000; 2 "
+            "layers 0.24 at step 1,500"
+        ),
     ),
     "icl_linear_attention": Recipe(
         task="icl_linear",
