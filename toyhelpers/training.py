@@ -55,7 +55,9 @@ class TrainConfig:
     # (ignored for tasks with their own training set, e.g. mod_add)
     eval_every: int = 250
     eval_size: int = 2_000
-    stop_at: float | None = None  # stop once the eval metric `stop_metric` reaches this
+    # Stop once the eval metric `stop_metric` reaches this: at or above it, or at or below it
+    # for the errors a task lists in `lower_is_better` (the in-context regressions').
+    stop_at: float | None = None
     stop_metric: str = "accuracy"
     checkpoint_every: int = 1_000
     seed: int = 0
@@ -255,7 +257,7 @@ def train(
                 seconds,
             )
 
-    reached = bool(history) and _reached(history, config)
+    reached = bool(history) and _reached(history, config, task)
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=f"train {task.name}")
     t0 = time.perf_counter() - seconds
     running = torch.zeros((), device=device)
@@ -295,7 +297,7 @@ def train(
                 for name in [n for n in named if n != "loss"][:1]:
                     shown[name] = f"{metrics[name]:.3f}"
                 bar.set_postfix(**shown)
-                reached = _reached(history, config)
+                reached = _reached(history, config, task)
                 if on_eval is not None:
                     on_eval(step, model, history)
                     model.train()
@@ -328,7 +330,7 @@ def train(
     return TrainResult(model, history, step, seconds, final, reached)
 
 
-def _reached(history: dict[str, list[float]], config: TrainConfig) -> bool:
+def _reached(history: dict[str, list[float]], config: TrainConfig, task: Task) -> bool:
     if config.stop_at is None:
         return False
     if config.stop_metric not in history:
@@ -336,7 +338,10 @@ def _reached(history: dict[str, list[float]], config: TrainConfig) -> bool:
             f"stop_metric {config.stop_metric!r} is not measured; metrics are "
             f"{', '.join(k for k in history if k not in ('step', 'seconds'))}"
         )
-    return history[config.stop_metric][-1] >= config.stop_at
+    latest = history[config.stop_metric][-1]
+    if config.stop_metric in task.lower_is_better:
+        return latest <= config.stop_at
+    return latest >= config.stop_at
 
 
 def _save_state(

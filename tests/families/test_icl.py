@@ -304,3 +304,20 @@ def test_an_interrupted_transformer_run_resumes_to_the_same_weights(tmp_path):
     resumed = th.train(fresh(seed=5), task, config, out_dir=tmp_path, resume=True, progress=False)
     for key, value in full.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
+
+
+def test_training_stops_once_an_error_falls_to_its_target():
+    task = th.get_task("icl_linear", dim=3, n_points=8)
+    config = th.TrainConfig(
+        steps=300,
+        batch_size=128,
+        lr=1e-2,
+        eval_every=50,
+        eval_size=500,
+        stop_metric="loss",
+        stop_at=0.9,  # an error: reached when it is at or below 0.9
+    )
+    model = build_model(config_class("linear_attention").for_task(task), seed=0)
+    result = th.train(model, task, config, progress=False)
+    assert result.reached_target and result.steps < 300
+    assert result.history["loss"][-1] <= 0.9 < min(result.history["loss"][:-1], default=1.0)
