@@ -10,7 +10,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from toyhelpers.checks import ExerciseFailed, as_tensor, exercise
+from toyhelpers.checks import ExerciseFailed, as_number, as_tensor, exercise
 from toyhelpers.families.icl import baselines
 
 # -- references ------------------------------------------------------------------------
@@ -223,19 +223,7 @@ def check_probe_r2(fn) -> None:
         targets = features @ mixing + 1.0 + noise * torch.randn(400, 3, generator=gen)
         want = _probe_r2(features, targets)
         got = fn(features.clone(), targets.clone())
-        if isinstance(got, Tensor):
-            if got.numel() != 1:
-                raise ExerciseFailed(
-                    f"probe_r2 should return one number (R^2 pooled over the {targets.shape[1]} "
-                    f"target columns), got a tensor of shape {tuple(got.shape)}"
-                )
-            got = got.item()
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            raise ExerciseFailed(
-                f"probe_r2 should return a number, got {type(got).__name__}"
-            ) from None
+        value = as_number(got, "probe_r2 (one R^2, pooled over the target columns)")
         n_train = 320
         X = torch.cat([features, torch.ones(400, 1)], 1).double()
         coef = torch.linalg.lstsq(X[:n_train], targets[:n_train].double()).solution

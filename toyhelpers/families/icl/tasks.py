@@ -31,6 +31,7 @@ from toyhelpers.tasks import (
     bool_setting,
     float_setting,
     int_setting,
+    make_generator,
     register,
 )
 
@@ -103,8 +104,6 @@ class InContextTask(Task):
         linear tasks), for checking what a model recovered against the truth."""
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
-        from toyhelpers.tasks import make_generator
-
         batch, params = self._draw(n, make_generator(seed))
         return batch.to(device), {k: v.to(device) for k, v in params.items()}
 
