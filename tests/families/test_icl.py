@@ -266,12 +266,89 @@ def _r2_on_training_rows(features, targets):
     return 1 - residual.pow(2).sum() / (targets[:n] - targets[:n].mean(0)).pow(2).sum()
 
 
+# -- lesson 22's checks: wrong answers ----------------------------------------------------
+
+
+def _slope_by_finite_difference(model, xs, ys, point, eps=1e-3):
+    """A correct answer written another way: central differences, coordinate by coordinate."""
+    out = []
+    for d in range(xs.shape[-1]):
+        up, down = xs.clone(), xs.clone()
+        up[:, point, d] += eps
+        down[:, point, d] -= eps
+        out.append((model(up, ys)[:, point] - model(down, ys)[:, point]) / (2 * eps))
+    return torch.stack(out, -1).detach()
+
+
+def _slope_of_the_sum(model, xs, ys, point):
+    xs = xs.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(xs, ys).sum(), xs)
+    return grad[:, point]
+
+
+def _share_of_absolute_values(weights, w_true):
+    on = (w_true != 0).float()
+    return (weights.abs() * on).sum(-1) / weights.abs().sum(-1)
+
+
+def _path_turning_the_wrong_way(feature, x, depth):
+    node, tested = torch.zeros(len(x), dtype=torch.long), torch.zeros(x.shape, dtype=torch.bool)
+    for _ in range(depth):
+        coord = feature[torch.arange(len(x)), node]
+        tested[torch.arange(len(x)), coord] = True
+        node = 2 * node + 1 + (x[torch.arange(len(x)), coord] <= 0).long()
+    return tested
+
+
+def _signed_flip_effect(model, xs, ys, point):
+    base = model(xs, ys)[:, point]
+    out = []
+    for d in range(xs.shape[-1]):
+        flipped = xs.clone()
+        flipped[:, point, d] *= -1
+        out.append(model(flipped, ys)[:, point] - base)
+    return torch.stack(out, -1).detach()
+
+
 MISTAKES = {
     "check_least_squares_predictions": (_fits_through_own_point, "only the examples before i"),
     "check_gd_predictions": (_summed_gradient, "mean squared error"),
     "check_influence": (_influence_of_the_sum, "sum of all predictions"),
     "check_probe_r2": (_r2_on_training_rows, "held-out"),
+    "check_implied_weights": (_slope_of_the_sum, "sum of all predictions"),
+    "check_support_share": (_share_of_absolute_values, "absolute values"),
+    "check_path_coordinates": (_path_turning_the_wrong_way, "wrong branch"),
+    "check_flip_effect": (_signed_flip_effect, "signed changes"),
 }
+
+
+def test_implied_weights_accept_a_finite_difference():
+    from toyhelpers.families.icl.checks import check_implied_weights
+
+    check_implied_weights(_slope_by_finite_difference)
+
+
+def test_the_path_ends_in_the_leaf_the_task_computes():
+    from toyhelpers.families.icl.checks import _path_coordinates
+
+    task = th.get_task("icl_tree", dim=6, depth=3, n_points=5)
+    batch, params = task.draw(100, seed=7)
+    tested = _path_coordinates(params["feature"], batch.xs[:, 2], task.depth)
+    for b in range(100):
+        node, path = 0, set()
+        for _ in range(task.depth):
+            coord = params["feature"][b, node].item()
+            path.add(coord)
+            node = 2 * node + (2 if batch.xs[b, 2, coord] > 0 else 1)
+        assert set(tested[b].nonzero()[:, 0].tolist()) == path
+        assert node - 7 == task.leaf(params["feature"], batch.xs)[b, 2]
+    # Flipping a coordinate off the path never moves the tree's answer.
+    flipped = batch.xs.clone()
+    off = ~tested
+    flipped[:, 2] = torch.where(off, -flipped[:, 2], flipped[:, 2])
+    assert torch.equal(
+        task.leaf(params["feature"], flipped)[:, 2], task.leaf(params["feature"], batch.xs)[:, 2]
+    )
 
 
 def test_an_interrupted_transformer_run_resumes_to_the_same_weights(tmp_path):
@@ -321,3 +398,27 @@ def test_training_stops_once_an_error_falls_to_its_target():
     result = th.train(model, task, config, progress=False)
     assert result.reached_target and result.steps < 300
     assert result.history["loss"][-1] <= 0.9 < min(result.history["loss"][:-1], default=1.0)
+
+
+def test_apply_evaluates_the_drawn_functions_at_new_inputs():
+    for name in ("icl_linear", "icl_sparse", "icl_tree", "icl_mlp"):
+        task = th.get_task(name, dim=4, n_points=6)
+        batch, params = task.draw(20, seed=8)
+        assert torch.allclose(task.apply(params, batch.xs), batch.ys)
+        moved = task.apply(params, -batch.xs)
+        assert moved.shape == batch.ys.shape and not torch.allclose(moved, batch.ys)
+        with pytest.raises(ValueError, match=r"xs must have shape \[batch, point, 4\]"):
+            task.apply(params, batch.xs[..., :3])
+
+
+def test_sign_agreement_weighs_examples_by_shared_signs():
+    xs = torch.tensor([[[1.0, 1.0], [1.0, -1.0], [-1.0, -1.0], [2.0, 0.5]]])
+    ys = torch.tensor([[3.0, 5.0, 7.0, 0.0]])
+    pred = baselines.sign_agreement(xs, ys, beta=1.0)
+    assert pred[0, 0] == 0 and pred[0, 1] == 3.0  # no examples; one example
+    # Query 3 agrees with x_0 on 2 signs, x_1 on 1, x_2 on 0: weights e^2, e^1, e^0.
+    e = torch.tensor(1.0).exp()
+    assert torch.isclose(pred[0, 3], (3 * e**2 + 5 * e + 7) / (e**2 + e + 1))
+    assert torch.isclose(baselines.sign_agreement(xs, ys, beta=0.0)[0, 3], torch.tensor(5.0))
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        baselines.sign_agreement(xs, ys, beta=-1.0)

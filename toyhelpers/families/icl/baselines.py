@@ -104,6 +104,22 @@ def nearest_neighbours(xs: Tensor, ys: Tensor, k: int = 3) -> Float[Tensor, "bat
     return out
 
 
+def sign_agreement(xs: Tensor, ys: Tensor, beta: float = 1.5) -> Float[Tensor, "batch point"]:
+    """A kernel average over the earlier examples, example j weighted by `exp(beta * a_j)`
+    where `a_j` counts the coordinates on which `x_j` and `x_i` have the same sign. It
+    knows that trees split on signs, not which coordinates a tree uses: every coordinate
+    counts the same."""
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, got {beta!r}")
+    signs = torch.sign(xs)
+    agree = (signs[:, :, None, :] == signs[:, None, :, :]).sum(-1)  # batch query example
+    earlier = torch.ones(xs.shape[1], xs.shape[1], dtype=torch.bool, device=xs.device).tril(-1)
+    # Subtract the row maximum before exp: a shared factor, so the weights are unchanged.
+    scores = (beta * agree.to(ys.dtype)).masked_fill(~earlier, float("-inf"))
+    weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)  # point 0 has no examples: 0
+    return (weights * ys[:, None, :]).sum(-1)
+
+
 def sklearn_learner(make: Callable[[], object], xs: Tensor, ys: Tensor, first: int = 1) -> Tensor:
     """Predictions of a scikit-learn regressor refitted on the examples before each point
     (`make()` builds a fresh one); points before `first` get 0. Slow (one fit per prompt

@@ -1,16 +1,17 @@
-"""Checks for 21_icl_regression: each runs the learner's function and a reference on fixed
-prompts (and, for the influence exercise, on small models built from a seed), and says
-what the usual mistake looks like."""
+"""Checks of the in-context lessons, 21 (icl_regression) and 22 (icl_function_classes):
+each runs the learner's function and a reference on fixed prompts (and, where a model is
+involved, on small models built from a seed), and says what the usual mistake looks like."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import torch
-from jaxtyping import Float
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from toyhelpers.checks import ExerciseFailed, as_number, as_tensor, exercise
+from toyhelpers.checks import ExerciseFailed, as_number, as_tensor, assert_tensor, exercise
 from toyhelpers.families.icl import baselines
 
 # -- references ------------------------------------------------------------------------
@@ -174,41 +175,70 @@ def _influence_models() -> tuple[torch.nn.Module, ...]:
     return tuple(build_model(c, seed=3).eval() for c in (linear, small))
 
 
-@exercise("influence", reference=_influence)
-def check_influence(fn) -> None:
-    """fn(model, xs, ys, point) -> [batch, point]: d prediction_point / d y_j for each
-    earlier example j, per prompt."""
+def _check_per_model(
+    fn,
+    reference,
+    what: str,
+    shape_hint: str,
+    wrong_answers: list[tuple[Callable[..., Tensor], str]],
+    tol: float,
+) -> None:
+    """Run `fn(model, xs, ys, point)` on the small models of `_influence_models` at two
+    points and compare with `reference` within `tol` of the answer's typical size (so a
+    finite difference passes); an answer that matches one of `wrong_answers` instead
+    gets its explanation. `shape_hint` says what one row of the answer holds."""
     xs, ys = _prompts()
     for model in _influence_models():
         kind = model.toy_config.kind
         for point in (3, 9):
-            want = _influence(model, xs, ys, point)
-            got = as_tensor(fn(model, xs.clone(), ys.clone(), point), f"influence at point {point}")
+            want = reference(model, xs, ys, point)
+            got = as_tensor(fn(model, xs.clone(), ys.clone(), point), f"{what} at point {point}")
             if tuple(got.shape) != tuple(want.shape):
                 raise ExerciseFailed(
-                    f"influence at point {point} has shape {tuple(got.shape)}, expected "
-                    f"{tuple(want.shape)} [batch example]: one number per prompt and per "
-                    f"example before the point (j < {point})"
+                    f"{what} at point {point} has shape {tuple(got.shape)}, expected "
+                    f"{tuple(want.shape)}: {shape_hint.format(point=point)}"
                 )
-            with torch.enable_grad():
-                ys_ = ys.clone().requires_grad_(True)
-                (total,) = torch.autograd.grad(model(xs, ys_).sum(), ys_)
             scale = want.abs().mean().item() + 1e-8
-            if (got.float() - total[:, :point]).abs().mean().item() < 1e-3 * scale and not (
-                (want - total[:, :point]).abs().mean().item() < 1e-3 * scale
-            ):
-                raise ExerciseFailed(
-                    "these are the derivatives of the sum of all predictions: differentiate "
-                    f"the prediction at point {point} only"
-                )
-            # A finite difference is a fine answer too: allow its small error.
             gap = (got.float() - want).abs().mean().item()
-            if gap > 2e-2 * scale:
-                raise ExerciseFailed(
-                    f"influence at point {point} on the {kind} model differs from d "
-                    f"prediction / d y_j by {gap:.3g} on average (typical size {scale:.3g}); "
-                    f"prompt 0: got {got[0, :3].tolist()}, expected {want[0, :3].tolist()}"
-                )
+            if gap <= tol * scale:
+                continue
+            for wrong, message in wrong_answers:
+                alternative = wrong(model, xs, ys, point)
+                if (got.float() - alternative).abs().mean().item() <= tol * scale:
+                    raise ExerciseFailed(message.format(point=point))
+            raise ExerciseFailed(
+                f"{what} at point {point} on the {kind} model differs from the expected "
+                f"values by {gap:.3g} on average (typical size {scale:.3g}); prompt 0: got "
+                f"{[round(v, 4) for v in got[0, :3].tolist()]}, expected "
+                f"{[round(v, 4) for v in want[0, :3].tolist()]}"
+            )
+
+
+def _influence_of_all_predictions(model, xs, ys, point):
+    with torch.enable_grad():
+        ys = ys.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(xs, ys).sum(), ys)
+    return grad[:, :point]
+
+
+@exercise("influence", reference=_influence)
+def check_influence(fn) -> None:
+    """fn(model, xs, ys, point) -> [batch, point]: d prediction_point / d y_j for each
+    earlier example j, per prompt."""
+    _check_per_model(
+        fn,
+        _influence,
+        "influence",
+        "[batch example], one number per prompt and per example before the point (j < {point})",
+        [
+            (
+                _influence_of_all_predictions,
+                "these are the derivatives of the sum of all predictions: differentiate "
+                "the prediction at point {point} only",
+            ),
+        ],
+        tol=2e-2,  # a finite difference is a fine answer too: allow its small error
+    )
 
 
 @exercise("probe_r2", reference=_probe_r2)
@@ -242,3 +272,218 @@ def check_probe_r2(fn) -> None:
                 f"probe_r2 = {value:.4f} with noise {noise}, expected {want:.4f}: fit with an "
                 "intercept on the first 80% of rows, then 1 - SSE / SST on the rest"
             )
+
+
+# ======================================================================================
+# Lesson 22 · icl_function_classes
+# ======================================================================================
+
+# -- references ------------------------------------------------------------------------
+
+
+def _implied_weights(
+    model: torch.nn.Module,
+    xs: Float[Tensor, "batch point dim"],
+    ys: Float[Tensor, "batch point"],
+    point: int,
+) -> Float[Tensor, "batch dim"]:
+    with torch.enable_grad():
+        xs = xs.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(xs, ys)[:, point].sum(), xs)
+    return grad[:, point]
+
+
+def _support_share(
+    weights: Float[Tensor, "batch dim"], w_true: Float[Tensor, "batch dim"]
+) -> Float[Tensor, " batch"]:
+    on_support = (w_true != 0).to(weights.dtype)
+    return (weights**2 * on_support).sum(-1) / (weights**2).sum(-1).clamp(min=1e-12)
+
+
+def _path_coordinates(
+    feature: Int[Tensor, "batch node"], x: Float[Tensor, "batch dim"], depth: int
+) -> Bool[Tensor, "batch dim"]:
+    rows = torch.arange(x.shape[0], device=x.device)
+    node = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+    tested = torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+    for _ in range(depth):
+        coord = feature[rows, node]
+        tested[rows, coord] = True
+        node = 2 * node + 1 + (x[rows, coord] > 0).long()
+    return tested
+
+
+def _flip_effect(
+    model: torch.nn.Module,
+    xs: Float[Tensor, "batch point dim"],
+    ys: Float[Tensor, "batch point"],
+    point: int,
+) -> Float[Tensor, "batch dim"]:
+    with torch.no_grad():
+        base = model(xs, ys)[:, point]
+        effects = []
+        for d in range(xs.shape[-1]):
+            flipped = xs.clone()
+            flipped[:, point, d] = -flipped[:, point, d]
+            effects.append((model(flipped, ys)[:, point] - base).abs())
+    return torch.stack(effects, dim=-1)
+
+
+# -- fixed cases -------------------------------------------------------------------------
+
+
+@functools.cache
+def _trees(n: int = 64, seed: int = 22) -> tuple[Tensor, Tensor, int]:
+    """Trees of depth 3 in 5 dimensions, and one query input for each."""
+    from toyhelpers.tasks import get_task
+
+    task = get_task("icl_tree", dim=5, depth=3, n_points=2)
+    batch, params = task.draw(n, seed=seed)
+    return params["feature"], batch.xs[:, 0], task.depth
+
+
+# -- checks ----------------------------------------------------------------------------
+
+
+def _gradient_of_all_predictions(model, xs, ys, point):
+    with torch.enable_grad():
+        xs = xs.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(xs, ys).sum(), xs)
+    return grad[:, point]
+
+
+@exercise("implied_weights", reference=_implied_weights)
+def check_implied_weights(fn) -> None:
+    """fn(model, xs, ys, point) -> [batch, dim]: d prediction_point / d x_point, the
+    weight vector the model applies to the query at that point."""
+    _check_per_model(
+        fn,
+        _implied_weights,
+        "implied_weights",
+        "[batch dim], one number per prompt and coordinate of x_{point}",
+        [
+            (
+                _gradient_of_all_predictions,
+                "these are the derivatives of the sum of all predictions: x_point also "
+                "feeds later predictions, so differentiate the prediction at the point only",
+            ),
+        ],
+        tol=2e-2,
+    )
+
+
+@exercise("support_share", reference=_support_share)
+def check_support_share(fn) -> None:
+    """fn(weights, w_true) -> [batch]: the share of each weight vector's squared norm that
+    lies on the coordinates where the true w is non-zero."""
+    from toyhelpers.tasks import get_task
+
+    task = get_task("icl_sparse", dim=8, n_nonzero=2)
+    _, params = task.draw(64, seed=22)
+    w_true = params["w"]
+    gen = torch.Generator().manual_seed(22)
+    weights = w_true + 0.5 * torch.randn(w_true.shape, generator=gen)
+    want = _support_share(weights, w_true)
+    got = as_tensor(fn(weights.clone(), w_true.clone()), "support_share")
+    on = (w_true != 0).float()
+    l1 = (weights.abs() * on).sum(-1) / weights.abs().sum(-1)
+    assert_tensor(
+        got,
+        want,
+        "support_share",
+        dims="batch",
+        mistakes=[
+            (
+                l1,
+                "this is the share of the absolute values |w|: measure the share of the "
+                "squared norm, sum of w_d^2 on the support over the sum of all w_d^2",
+            ),
+            (1 - want, "this is the share off the support: the share ON it is asked for"),
+        ],
+    )
+    # An exact answer puts all its weight on the support.
+    exact = as_tensor(fn(w_true.clone(), w_true.clone()), "support_share of the true w")
+    if not torch.allclose(exact.float(), torch.ones(len(w_true)), atol=1e-5):
+        raise ExerciseFailed(f"the true w itself should score 1, got {exact[:4].tolist()}")
+
+
+@exercise("path_coordinates", reference=_path_coordinates)
+def check_path_coordinates(fn) -> None:
+    """fn(feature, x, depth) -> [batch, dim] bool: True for the coordinates the tree
+    tests on the way from the root to the leaf x reaches."""
+    feature, x, depth = _trees()
+    want = _path_coordinates(feature, x, depth)
+    got = as_tensor(fn(feature.clone(), x.clone(), depth), "path_coordinates")
+    if got.dtype.is_floating_point or got.dtype == torch.long:
+        if not ((got == 0) | (got == 1)).all():
+            raise ExerciseFailed(
+                "path_coordinates should be True/False (or 1/0) per coordinate, got other values"
+            )
+        got = got.bool()
+    mirrored = _path_coordinates(feature, -x, depth)
+    anywhere = torch.zeros_like(want)
+    anywhere.scatter_(1, feature, True)
+    assert_tensor(
+        got,
+        want,
+        "path_coordinates",
+        dims="batch dim",
+        mistakes=[
+            (
+                mirrored,
+                "you follow the wrong branch: a node sends x to its right child (2k + 2) "
+                "when the tested coordinate is positive, to the left (2k + 1) otherwise",
+            ),
+            (
+                anywhere,
+                "these are all the coordinates the tree tests anywhere: keep only the "
+                "nodes on x's own path, one per level",
+            ),
+        ],
+    )
+
+
+def _flip_effect_signed(model, xs, ys, point):
+    with torch.no_grad():
+        base = model(xs, ys)[:, point]
+        out = []
+        for d in range(xs.shape[-1]):
+            flipped = xs.clone()
+            flipped[:, point, d] = -flipped[:, point, d]
+            out.append(model(flipped, ys)[:, point] - base)
+    return torch.stack(out, -1)
+
+
+def _flip_effect_everywhere(model, xs, ys, point):
+    with torch.no_grad():
+        base = model(xs, ys)[:, point]
+        out = []
+        for d in range(xs.shape[-1]):
+            flipped = xs.clone()
+            flipped[:, :, d] = -flipped[:, :, d]
+            out.append((model(flipped, ys)[:, point] - base).abs())
+    return torch.stack(out, -1)
+
+
+@exercise("flip_effect", reference=_flip_effect)
+def check_flip_effect(fn) -> None:
+    """fn(model, xs, ys, point) -> [batch, dim]: how much the prediction at `point`
+    moves (absolute change) when coordinate d of x_point alone changes sign."""
+    _check_per_model(
+        fn,
+        _flip_effect,
+        "flip_effect",
+        "[batch dim], one number per prompt and coordinate of x_{point}",
+        [
+            (
+                _flip_effect_signed,
+                "these are signed changes: report the size of the change, |new - old|",
+            ),
+            (
+                _flip_effect_everywhere,
+                "you flipped coordinate d of every x in the prompt: flip it in x_point "
+                "only, so that the examples stay as the model saw them",
+            ),
+        ],
+        tol=1e-3,
+    )

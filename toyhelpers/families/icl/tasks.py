@@ -107,6 +107,15 @@ class InContextTask(Task):
         batch, params = self._draw(n, make_generator(seed))
         return batch.to(device), {k: v.to(device) for k, v in params.items()}
 
+    def apply(
+        self, params: dict[str, Tensor], xs: Float[Tensor, "batch point dim"]
+    ) -> Float[Tensor, "batch point"]:
+        """Each prompt's function, from `draw`'s `params`, at new inputs `xs` (noiseless):
+        the truth to compare a model with when the inputs are changed."""
+        if xs.ndim != 3 or xs.shape[-1] != self.dim:
+            raise ValueError(f"xs must have shape [batch, point, {self.dim}], got {tuple(xs.shape)}")
+        return self._apply(params, xs)
+
     def _draw(self, n: int, gen: torch.Generator) -> tuple[Points, dict[str, Tensor]]:
         # Functions first, then inputs, then noise: one stream, so a seed fixes all three.
         params = self._draw_functions(n, gen)
