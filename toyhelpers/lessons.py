@@ -232,7 +232,12 @@ LESSONS: tuple[Lesson, ...] = (
         recipes=("icl_linear_attention",),
     ),
     Lesson(
-        22, "icl_function_classes", "Other in-context function classes", ("3.14",), "icl", "planned"
+        22,
+        "icl_function_classes",
+        "Other in-context function classes",
+        ("3.14",),
+        "icl",
+        checkpoints=("icl_sparse", "icl_tree", "icl_mlp"),
     ),
     Lesson(
         23,

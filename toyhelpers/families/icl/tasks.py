@@ -113,7 +113,9 @@ class InContextTask(Task):
         """Each prompt's function, from `draw`'s `params`, at new inputs `xs` (noiseless):
         the truth to compare a model with when the inputs are changed."""
         if xs.ndim != 3 or xs.shape[-1] != self.dim:
-            raise ValueError(f"xs must have shape [batch, point, {self.dim}], got {tuple(xs.shape)}")
+            raise ValueError(
+                f"xs must have shape [batch, point, {self.dim}], got {tuple(xs.shape)}"
+            )
         return self._apply(params, xs)
 
     def _draw(self, n: int, gen: torch.Generator) -> tuple[Points, dict[str, Tensor]]:
