@@ -29,16 +29,31 @@ def _gd_predictions(
     return baselines.gradient_descent(xs, ys, lr=lr, steps=steps)
 
 
+def _derivative(
+    model: torch.nn.Module,
+    xs: Float[Tensor, "batch point dim"],
+    ys: Float[Tensor, "batch point"],
+    point: int,
+    wrt: str,
+    only_point: bool = True,
+) -> Tensor:
+    """d prediction_point (or, with `only_point=False`, d of all predictions: the usual
+    mistake) with respect to `wrt`, "xs" or "ys", per prompt (prompts are independent)."""
+    inputs = {"xs": xs.clone(), "ys": ys.clone()}
+    with torch.enable_grad():  # also when called under torch.no_grad()
+        inputs[wrt].requires_grad_(True)
+        out = model(inputs["xs"], inputs["ys"])
+        (grad,) = torch.autograd.grad((out[:, point] if only_point else out).sum(), inputs[wrt])
+    return grad
+
+
 def _influence(
     model: torch.nn.Module,
     xs: Float[Tensor, "batch point dim"],
     ys: Float[Tensor, "batch point"],
     point: int,
 ) -> Float[Tensor, "batch example"]:
-    with torch.enable_grad():  # also when called under torch.no_grad()
-        ys = ys.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(model(xs, ys)[:, point].sum(), ys)
-    return grad[:, :point]
+    return _derivative(model, xs, ys, point, "ys")[:, :point]
 
 
 def _probe_r2(
@@ -215,10 +230,7 @@ def _check_per_model(
 
 
 def _influence_of_all_predictions(model, xs, ys, point):
-    with torch.enable_grad():
-        ys = ys.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(model(xs, ys).sum(), ys)
-    return grad[:, :point]
+    return _derivative(model, xs, ys, point, "ys", only_point=False)[:, :point]
 
 
 @exercise("influence", reference=_influence)
@@ -287,10 +299,7 @@ def _implied_weights(
     ys: Float[Tensor, "batch point"],
     point: int,
 ) -> Float[Tensor, "batch dim"]:
-    with torch.enable_grad():
-        xs = xs.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(model(xs, ys)[:, point].sum(), xs)
-    return grad[:, point]
+    return _derivative(model, xs, ys, point, "xs")[:, point]
 
 
 def _support_share(
@@ -318,14 +327,20 @@ def _flip_effect(
     xs: Float[Tensor, "batch point dim"],
     ys: Float[Tensor, "batch point"],
     point: int,
+    signed: bool = False,
+    every_example: bool = False,
 ) -> Float[Tensor, "batch dim"]:
+    """The answer; `signed` and `every_example` (flip coordinate d of all xs) give the two
+    usual mistakes."""
+    where = slice(None) if every_example else point
     with torch.no_grad():
         base = model(xs, ys)[:, point]
         effects = []
         for d in range(xs.shape[-1]):
             flipped = xs.clone()
-            flipped[:, point, d] = -flipped[:, point, d]
-            effects.append((model(flipped, ys)[:, point] - base).abs())
+            flipped[:, where, d] = -flipped[:, where, d]
+            change = model(flipped, ys)[:, point] - base
+            effects.append(change if signed else change.abs())
     return torch.stack(effects, dim=-1)
 
 
@@ -346,10 +361,7 @@ def _trees(n: int = 64, seed: int = 22) -> tuple[Tensor, Tensor, int]:
 
 
 def _gradient_of_all_predictions(model, xs, ys, point):
-    with torch.enable_grad():
-        xs = xs.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(model(xs, ys).sum(), xs)
-    return grad[:, point]
+    return _derivative(model, xs, ys, point, "xs", only_point=False)[:, point]
 
 
 @exercise("implied_weights", reference=_implied_weights)
@@ -443,28 +455,6 @@ def check_path_coordinates(fn) -> None:
     )
 
 
-def _flip_effect_signed(model, xs, ys, point):
-    with torch.no_grad():
-        base = model(xs, ys)[:, point]
-        out = []
-        for d in range(xs.shape[-1]):
-            flipped = xs.clone()
-            flipped[:, point, d] = -flipped[:, point, d]
-            out.append(model(flipped, ys)[:, point] - base)
-    return torch.stack(out, -1)
-
-
-def _flip_effect_everywhere(model, xs, ys, point):
-    with torch.no_grad():
-        base = model(xs, ys)[:, point]
-        out = []
-        for d in range(xs.shape[-1]):
-            flipped = xs.clone()
-            flipped[:, :, d] = -flipped[:, :, d]
-            out.append((model(flipped, ys)[:, point] - base).abs())
-    return torch.stack(out, -1)
-
-
 @exercise("flip_effect", reference=_flip_effect)
 def check_flip_effect(fn) -> None:
     """fn(model, xs, ys, point) -> [batch, dim]: how much the prediction at `point`
@@ -476,11 +466,11 @@ def check_flip_effect(fn) -> None:
         "[batch dim], one number per prompt and coordinate of x_{point}",
         [
             (
-                _flip_effect_signed,
+                functools.partial(_flip_effect, signed=True),
                 "these are signed changes: report the size of the change, |new - old|",
             ),
             (
-                _flip_effect_everywhere,
+                functools.partial(_flip_effect, every_example=True),
                 "you flipped coordinate d of every x in the prompt: flip it in x_point "
                 "only, so that the examples stay as the model saw them",
             ),
