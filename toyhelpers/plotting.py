@@ -10,17 +10,20 @@ Choices, briefly:
 - `show=True` displays the figure and returns None, so a notebook cell does not show
   it twice; `show=False` returns the plotly Figure to edit or test.
 - Nothing happens at import. `set_renderer` picks plotly's renderer for Colab, VS Code
-  or Jupyter and is called by `toyhelpers.setup()`; $TOYHELPERS_PLOTLY_RENDERER wins
-  (CI sets "json" so executed notebooks stay small).
-- `attention_patterns` embeds circuitsvis's CDN html (a few kB) unless `inline=True`
-  asks for the megabyte-sized offline version. It never calls circuitsvis's own online
-  check, which opens a network connection every time a cell is displayed.
+  or Jupyter and is called by `toyhelpers.setup()`; $TOYHELPERS_PLOTLY_RENDERER wins.
+  CI sets "page": each figure becomes a small html div drawn by the plotly.js that the
+  page itself loads (the course website ships one copy), so executed notebooks stay small.
+- `attention_patterns` emits a few kB of html that draws with the page's own circuitsvis
+  bundle when there is one (the website) and loads it from the CDN otherwise, unless
+  `inline=True` asks for the megabyte-sized offline version. It never calls circuitsvis's
+  own online check, which opens a network connection every time a cell is displayed.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,13 +32,16 @@ import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
 import torch
-from circuitsvis.utils.render import render_cdn, render_local
+from circuitsvis.utils.convert_props import convert_props
+from circuitsvis.utils.render import render_local
 from jaxtyping import Float
 from torch import Tensor
 
 ArrayLike = Tensor | np.ndarray | Sequence[Any]
 
 RENDERER_ENV_VAR = "TOYHELPERS_PLOTLY_RENDERER"
+# The renderer for pages that load plotly.js themselves (the course website).
+PAGE_RENDERER = "page"
 DIVERGING_SCALE = "RdBu"
 # Blue, like the positive half of RdBu, so "more" reads the same in every plot.
 SEQUENTIAL_SCALE = "Blues"
@@ -267,8 +273,22 @@ def set_renderer(name: str | None = None) -> str:
             chosen = "vscode"
         else:
             chosen = "plotly_mimetype+notebook"
+    if PAGE_RENDERER in chosen.split("+") and PAGE_RENDERER not in pio.renderers:
+        pio.renderers[PAGE_RENDERER] = _PageRenderer()
     pio.renderers.default = chosen
     return chosen
+
+
+class _PageRenderer(pio.base_renderers.MimetypeRenderer):
+    """A figure as an html div plus the call that draws it, without plotly.js itself.
+
+    Plotly's "notebook" renderer puts the whole library (3.5 MB) into the first figure's
+    output; a page that loads plotly.js once (the course website) needs only this.
+    """
+
+    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, str]:
+        html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, validate=False)
+        return {"text/html": html}
 
 
 class AttentionHTML:
@@ -306,8 +326,9 @@ def attention_patterns(
 ) -> AttentionHTML:
     """Interactive circuitsvis view of attention patterns over `tokens`, one per head.
 
-    By default the JavaScript loads from the CDN (small html, needs internet);
-    `inline=True` embeds it (megabytes, works offline).
+    By default the html is small: it draws with the page's circuitsvis bundle where the
+    page has one (the course website, offline) and otherwise loads circuitsvis from the
+    CDN (Jupyter and Colab, online). `inline=True` embeds the bundle (megabytes, offline).
     """
     tokens = [str(t) for t in _to_numpy(tokens).reshape(-1).tolist()]
     arr = _to_numpy(pattern).astype(np.float64)
@@ -330,6 +351,24 @@ def attention_patterns(
     }
     # circuitsvis's `attention_patterns` renders "AttentionPatterns" with both sources
     # and picks one by going online at display time; this picks one up front.
-    render = render_local if inline else render_cdn
-    html = render("AttentionPatterns", **props)
+    if inline:
+        html = render_local("AttentionPatterns", **props)
+    else:
+        html = _page_or_cdn_html("AttentionPatterns", props)
     return AttentionHTML(html, inline=inline, n_heads=n_heads, n_tokens=len(tokens))
+
+
+def _page_or_cdn_html(element: str, props: dict[str, Any]) -> str:
+    """circuitsvis html that uses the page's `window.CircuitsVis` (circuitsvis's iife.js,
+    which the website loads) when it is there and imports the CDN's module otherwise."""
+    import circuitsvis
+
+    cdn = f"https://unpkg.com/circuitsvis@{circuitsvis.__version__}/dist/cdn/esm.js"
+    div = f"circuits-vis-{uuid.uuid4().hex[:12]}"
+    return (
+        f'<div id="{div}" style="margin: 15px 0;"></div>\n'
+        '<script type="module">\n'
+        f'const cv = window.CircuitsVis ?? (await import("{cdn}"));\n'
+        f'cv.render("{div}", cv.{element}, {convert_props(props)});\n'
+        "</script>"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 
@@ -171,6 +172,17 @@ def test_renderer_colab_vscode_jupyter(restore_renderer, monkeypatch):
     assert pio.renderers.default == "plotly_mimetype+notebook"
 
 
+def test_page_renderer_draws_with_the_pages_plotly_js(restore_renderer):
+    assert set_renderer("page") == "page"
+    fig = line([1.0, 4.0, 2.0], title="three points", show=False)
+    bundle = pio.renderers["page"].to_mimebundle(fig.to_dict())
+    html = bundle["text/html"]
+    assert list(bundle) == ["text/html"]
+    assert "Plotly.newPlot" in html and "<script" in html
+    assert len(html) < 20_000  # no copy of plotly.js (3.5 MB) inside
+    assert "three points" in html and '"type":"scatter"' in html.replace(" ", "")
+
+
 def test_renderer_outside_a_notebook_keeps_plotlys_choice(restore_renderer, monkeypatch):
     monkeypatch.setenv("VSCODE_PID", "1")
     pio.renderers.default = "svg"
@@ -192,12 +204,15 @@ def never_online(monkeypatch):
     monkeypatch.setattr(circuitsvis.utils.render, "internet_on", refuse)
 
 
-def test_attention_patterns_default_html_is_small_and_loads_from_the_cdn(never_online):
+def test_attention_patterns_default_html_is_small_and_prefers_the_pages_bundle(never_online):
     pattern = torch.softmax(torch.randn(4, 6, 6, requires_grad=True), dim=-1)
     view = attention_patterns(TOKENS, pattern, head_names=[f"L0H{i}" for i in range(4)])
     html = view._repr_html_()
     assert len(html) < 20_000
-    assert "unpkg.com/circuitsvis" in html
+    # The website's own copy of circuitsvis first, the CDN where the page has none.
+    assert html.index("window.CircuitsVis") < html.index("unpkg.com/circuitsvis")
+    div = re.search(r'<div id="([\w-]+)"', html).group(1)
+    assert f'cv.render("{div}", cv.AttentionPatterns' in html
     assert "var CircuitsVis" not in html  # the inlined bundle
     assert '"L0H3"' in html and '"MID"' in html
     assert str(view) == html == view.__html__()
