@@ -11,7 +11,9 @@ from it. Conventions in a solution notebook:
 - In a markdown cell, `<!-- BEGIN SOLUTION -->...<!-- END SOLUTION -->` becomes
   `*Your answer here.*`.
 - Cells tagged `solution-only` are left out of the exercise.
-- Colab badges and the Colab install line are pointed at `COURSE_REPO`.
+- Colab badges and the Colab install line are pointed at `COURSE_REPO`, and both notebooks
+  of a lesson get Colab metadata: a table of contents, and a GPU runtime for the lessons
+  the manifest marks `gpu` (`toyhelpers.lessons`).
 - README.md's lesson table is rewritten from the lesson manifest (`toyhelpers.lessons`).
 - Links to `/solutions/NN_slug.ipynb` (the Colab badge) point to `/notebooks/NN_slug.ipynb`,
   and " (solutions)" is dropped from the title, the first heading of the first markdown cell.
@@ -34,7 +36,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from toyhelpers.lessons import render_readme
+from toyhelpers.lessons import LESSONS, render_readme
 
 SOLUTION_ONLY_TAG = "solution-only"
 STUB_RAISE = 'raise NotImplementedError("exercise: write this part")'
@@ -59,12 +61,10 @@ _HEADING = re.compile(r"^#{1,6}\s")
 def normalise(nb: NotebookNode) -> NotebookNode:
     """A copy of `nb` without outputs or volatile metadata, as nbformat 4.5 with stable ids."""
     nb = copy.deepcopy(nb)
-    colab = nb.metadata.get("colab")
+    kept = {key: nb.metadata[key] for key in ("accelerator", "colab") if key in nb.metadata}
     nb.metadata = nbformat.from_dict(
-        {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+        {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}, **kept}
     )
-    if colab is not None:
-        nb.metadata.colab = colab
     nb.nbformat, nb.nbformat_minor = 4, 5
 
     used: set[str] = set()
@@ -77,6 +77,19 @@ def normalise(nb: NotebookNode) -> NotebookNode:
         cell.source = _point_at_repo(cell.source)
         cell.id = _unique_id(cell.get("id"), index, used)
         used.add(cell.id)
+    return nb
+
+
+def with_colab_metadata(nb: NotebookNode, gpu: bool) -> NotebookNode:
+    """A copy of `nb` whose metadata asks Colab for a table of contents and, with `gpu`,
+    a GPU runtime (Colab reads `accelerator` and `colab.gpuType`)."""
+    nb = copy.deepcopy(nb)
+    colab: dict[str, object] = {"provenance": [], "toc_visible": True}
+    nb.metadata.pop("accelerator", None)
+    if gpu:
+        colab["gpuType"] = "T4"  # the free tier's GPU
+        nb.metadata.accelerator = "GPU"
+    nb.metadata.colab = nbformat.from_dict(colab)
     return nb
 
 
@@ -117,7 +130,7 @@ def build_exercise(nb: NotebookNode, name: str = "notebook") -> NotebookNode:
 
     markdown = [cell for cell in cells if cell.cell_type == "markdown"]
     if markdown:
-        markdown[0].source = _untitle_solutions(markdown[0].source)
+        markdown[0].source = untitle_solutions(markdown[0].source)
 
     exercise.cells = cells
     return exercise
@@ -165,7 +178,8 @@ def strip_markdown_solutions(source: str, where: str = "cell") -> str:
     return text
 
 
-def _untitle_solutions(source: str) -> str:
+def untitle_solutions(source: str) -> str:
+    """`source` with " (solutions)" dropped from its first heading."""
     lines = source.split("\n")
     for i, line in enumerate(lines):
         if _HEADING.match(line):
@@ -189,10 +203,14 @@ def plan(root: Path) -> tuple[dict[Path, str], list[str]]:
     wanted: dict[Path, str] = {}
     errors: list[str] = []
     solutions = sorted((root / "solutions").glob("*.ipynb"))
+    lessons_by_stem = {lesson.stem: lesson for lesson in LESSONS}
     for path in solutions:
         rel = path.relative_to(root).as_posix()
         try:
             nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+            lesson = lessons_by_stem.get(path.stem)
+            if lesson is not None:
+                nb = with_colab_metadata(nb, lesson.gpu)
             exercise = build_exercise(nb, name=rel)
         except Exception as err:  # a broken notebook is reported, the others still build
             errors.append(f"{rel}: {err}")

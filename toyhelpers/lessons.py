@@ -38,6 +38,7 @@ class Lesson:
     checkpoints: tuple[str, ...] = ()
     recipes: tuple[str, ...] = ()
     sweeps: tuple[str, ...] = ()
+    gpu: bool = False
 
     @property
     def stem(self) -> str:
@@ -159,6 +160,7 @@ LESSONS: tuple[Lesson, ...] = (
         "arithmetic",
         checkpoints=("add5", "add5_rev", "sub5", "add5_1layer"),
         sweeps=("add5_order_and_size",),
+        gpu=True,
     ),
     Lesson(
         13,
@@ -168,6 +170,7 @@ LESSONS: tuple[Lesson, ...] = (
         "arithmetic",
         checkpoints=("mul",),
         sweeps=("mul_digits_and_order",),
+        gpu=True,
     ),
     Lesson(
         14,
@@ -212,7 +215,7 @@ LESSONS: tuple[Lesson, ...] = (
         "programs",
         checkpoints=("code_trace",),
     ),
-    Lesson(19, "graphs", "Graph problems", ("3.10",), "graphs", checkpoints=("graph",)),
+    Lesson(19, "graphs", "Graph problems", ("3.10",), "graphs", checkpoints=("graph",), gpu=True),
     Lesson(
         20,
         "automata",
@@ -230,6 +233,7 @@ LESSONS: tuple[Lesson, ...] = (
         "icl",
         checkpoints=("icl_linear",),
         recipes=("icl_linear_attention",),
+        gpu=True,
     ),
     Lesson(
         22,
@@ -238,6 +242,7 @@ LESSONS: tuple[Lesson, ...] = (
         ("3.14",),
         "icl",
         checkpoints=("icl_sparse", "icl_tree", "icl_mlp"),
+        gpu=True,
     ),
     Lesson(
         23,
@@ -256,12 +261,25 @@ LESSONS: tuple[Lesson, ...] = (
         "othello",
         checkpoints=("othello",),
         recipes=("othello_4x4", "othello_8x8"),
+        gpu=True,
     ),
     Lesson(
-        25, "othello_circuits", "Othello circuits", ("3.31",), "othello", checkpoints=("othello",)
+        25,
+        "othello_circuits",
+        "Othello circuits",
+        ("3.31",),
+        "othello",
+        checkpoints=("othello",),
+        gpu=True,
     ),
     Lesson(
-        26, "othello_neurons", "Othello neurons", ("3.32",), "othello", checkpoints=("othello",)
+        26,
+        "othello_neurons",
+        "Othello neurons",
+        ("3.32",),
+        "othello",
+        checkpoints=("othello",),
+        gpu=True,
     ),
     Lesson(
         27,
@@ -270,6 +288,7 @@ LESSONS: tuple[Lesson, ...] = (
         ("3.33",),
         "othello",
         checkpoints=("othello",),
+        gpu=True,
     ),
 )
 

@@ -48,6 +48,10 @@ def test_notebooks_exist_and_are_current(lesson):
         assert badge in text, f"{path.name}: Colab badge missing or pointing elsewhere"
         assert f"git+https://github.com/{COURSE_REPO}" in text, f"{path.name}: no Colab install"
         assert path.stat().st_size < MAX_NOTEBOOK_BYTES
+        metadata = nbformat.read(path, as_version=4).metadata
+        assert metadata.colab.toc_visible, f"{path.name}: no Colab metadata"
+        asks_gpu = metadata.get("accelerator") == "GPU" and metadata.colab.get("gpuType")
+        assert bool(asks_gpu) == lesson.gpu, f"{path.name}: Colab runtime differs from the manifest"
 
 
 @pytest.mark.parametrize("lesson", DONE, ids=IDS)

@@ -14,6 +14,7 @@ from toyhelpers.exercises_build import (
     normalise,
     notebook_text,
     strip_code_solutions,
+    with_colab_metadata,
 )
 
 RAISE = 'raise NotImplementedError("exercise: write this part")'
@@ -193,3 +194,12 @@ def test_check_reports_orphan_exercise(tmp_path: Path, capsys: pytest.CaptureFix
     write(tmp_path / "notebooks" / "02_gone.ipynb", v4.new_notebook())
     assert main(["--check", "--root", str(tmp_path)]) == 1
     assert "notebooks/02_gone.ipynb: no solutions/02_gone.ipynb" in capsys.readouterr().err
+
+
+def test_colab_metadata_asks_for_a_gpu_only_where_told() -> None:
+    gpu = normalise(with_colab_metadata(solution_notebook(), gpu=True))
+    assert gpu.metadata.accelerator == "GPU" and gpu.metadata.colab.gpuType == "T4"
+    assert gpu.metadata.colab.toc_visible
+    assert build_exercise(gpu).metadata.accelerator == "GPU"  # the exercise keeps it
+    cpu = normalise(with_colab_metadata(gpu, gpu=False))
+    assert "accelerator" not in cpu.metadata and "gpuType" not in cpu.metadata.colab
