@@ -3,10 +3,25 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# CI-sized settings for the notebook runs: short training, shipped checkpoints, small plots.
-NOTEBOOK_ENV := TOYHELPERS_FAST=1 TOYHELPERS_PLOTLY_RENDERER=json
+# CI-sized settings for the notebook runs: short training, shipped checkpoints, and plots
+# as small html divs drawn by the website's own plotly.js.
+NOTEBOOK_ENV := TOYHELPERS_FAST=1 TOYHELPERS_PLOTLY_RENDERER=page
+# The solution notebooks, saved with their outputs by the nbval run (conftest.py), and
+# the website made from them.
+EXECUTED := _build/executed
+SITE := _site
+NBVAL := --nbval-lax --nbval-current-env
+# `make site MODE=full` runs the notebooks in full mode (training from scratch: hours).
+MODE ?= fast
+ifeq ($(MODE),full)
+SITE_ENV := TOYHELPERS_FAST=0 TOYHELPERS_PLOTLY_RENDERER=page
+SITE_TIMEOUT := 86400
+else
+SITE_ENV := $(NOTEBOOK_ENV)
+SITE_TIMEOUT := 900
+endif
 
-.PHONY: install lab test unit notebooks exercises lint benchmark
+.PHONY: install lab test unit notebooks exercises lint benchmark site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,13 +33,25 @@ install: $(STAMP)
 lab: install
 	$(BIN)/jupyter lab notebooks/
 
-# Everything CI runs: generated notebooks up to date, lint, unit tests, then every
-# solution notebook (nbval) and every exercise notebook (stubs fail their checks).
+# Everything CI runs: generated notebooks up to date, lint, unit tests, every solution
+# notebook (nbval) and every exercise notebook (stubs fail their checks); then the website
+# from the solutions just run, and its test in a browser.
 test: install
 	$(BIN)/python -m toyhelpers.exercises_build --check
 	$(BIN)/ruff check .
-	$(NOTEBOOK_ENV) $(BIN)/pytest tests solutions --nbval-lax --nbval-current-env \
+	rm -rf $(EXECUTED)
+	$(NOTEBOOK_ENV) TOYHELPERS_EXECUTED_DIR=$(EXECUTED) $(BIN)/pytest tests solutions $(NBVAL) \
 		--nbval-cell-timeout=900 --durations=15
+	$(BIN)/python -m website.build --executed $(EXECUTED) --out $(SITE)
+	$(BIN)/pytest tests/browser
+
+# The course website in _site/ (open _site/index.html): runs every solution notebook, fast
+# mode unless MODE=full, and renders them with their outputs.
+site: install
+	rm -rf $(EXECUTED)
+	$(SITE_ENV) TOYHELPERS_EXECUTED_DIR=$(EXECUTED) $(BIN)/pytest solutions $(NBVAL) -q \
+		--nbval-cell-timeout=$(SITE_TIMEOUT)
+	$(BIN)/python -m website.build --executed $(EXECUTED) --out $(SITE) --mode $(MODE)
 
 unit: install
 	$(BIN)/pytest tests
