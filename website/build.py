@@ -245,11 +245,16 @@ def build(
     start = time.perf_counter()
     lessons = [lesson for lesson in (lessons or LESSONS) if lesson.status == "done"]
     prepare(executed, source, lessons, mode)
-    if out.exists():
-        shutil.rmtree(out)
+    # Sphinx writes into a folder beside the source, because myst-nb puts its
+    # `jupyter_execute` scratch folder next to the output: `out` gets only the site.
+    html = source.parent / "html"
+    for folder in (html, out):
+        if folder.exists():
+            shutil.rmtree(folder)
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going"]
-    command += ["-c", str(CONF_DIR), "-d", str(source.parent / "doctrees"), str(source), str(out)]
+    command += ["-c", str(CONF_DIR), "-d", str(source.parent / "doctrees"), str(source), str(html)]
     subprocess.run(command, check=True)
+    shutil.move(html, out)
     return time.perf_counter() - start
 
 
