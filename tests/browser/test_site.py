@@ -75,13 +75,14 @@ class Visitor:
         self.where = ""
         self.page.on("pageerror", lambda err: self.errors.append(f"{self.where}: {err}"))
         self.page.on("console", self._console)
-        self.page.on(
-            "requestfailed",
-            lambda request: self.errors.append(
-                f"{self.where}: request failed: {request.url} ({request.failure})"
-            ),
-        )
+        self.leaving = False
+        self.page.on("requestfailed", self._request_failed)
         self.page.route("**/*", self._only_this_site)
+
+    def _request_failed(self, request) -> None:
+        # Leaving a page cancels what it still had in flight, as it does for a reader.
+        if not (self.leaving and request.failure == "net::ERR_ABORTED"):
+            self.errors.append(f"{self.where}: request failed: {request.url} ({request.failure})")
 
     def _console(self, message) -> None:
         if message.type == "error":
@@ -95,16 +96,23 @@ class Visitor:
             route.abort()
 
     def open(self, url: str) -> None:
+        self.leaving = True
         self.where = url.removeprefix(self.site_url) or "index.html"
         response = self.page.goto(url, wait_until="load")
+        self.leaving = False
         assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
         self.settle()
 
     def settle(self) -> None:
-        # "networkidle" alone can come while the parser still runs plotly.js (4.6 MB):
-        # wait for the load event first, then for the scripts' own requests (MathJax).
+        """Wait until the page is as a reader sees it: loaded, formulas typeset."""
+        # "networkidle" alone can come while the parser still runs plotly.js (4.6 MB).
         self.page.wait_for_load_state("load")
         self.page.wait_for_load_state("networkidle")
+        # MathJax fetches fonts as it typesets; its queue runs this after the page's math.
+        self.page.evaluate(
+            "() => window.MathJax && MathJax.Hub"
+            " ? new Promise(done => MathJax.Hub.Queue(() => done(true))) : false"
+        )
 
 
 @pytest.fixture
@@ -124,8 +132,10 @@ def test_index_leads_to_a_lesson_whose_figures_draw(visitor: Visitor, tmp_path: 
     assert colab.count() == 2 * len(DONE), "an exercise and a solution Colab link per lesson"
 
     lesson = next(lesson for lesson in DONE if lesson.slug == "sort_fixed")
+    visitor.leaving = True
     with page.expect_navigation():
         page.locator(f"article a[href='lessons/{lesson.stem}.html']").first.click()
+    visitor.leaving = False
     visitor.where = page.url
     visitor.settle()
     assert page.url.endswith(f"lessons/{lesson.stem}.html")
@@ -185,7 +195,8 @@ def test_every_page_loads_cleanly_and_every_internal_link_resolves(visitor: Visi
                 continue
             target = target if not target.endswith("/") else target + "index.html"
             wanted.append((url, target, fragment))
-            if target.endswith(".html") and target not in seen:
+            exists = (SITE / target.removeprefix(visitor.site_url)).is_file()
+            if target.endswith(".html") and exists and target not in seen:
                 to_visit.append(target)
 
     lesson_pages = {u for u in seen if "/lessons/" in u}
@@ -199,5 +210,5 @@ def test_every_page_loads_cleanly_and_every_internal_link_resolves(visitor: Visi
                 broken.append(f"{source} -> {target}#{fragment}: no such anchor")
         elif not (SITE / target.removeprefix(visitor.site_url)).exists():
             broken.append(f"{source} -> {target}: no such file")
-    assert not broken, "\n".join(sorted(set(broken)))
-    assert not visitor.errors, "\n".join(visitor.errors)
+    problems = sorted(set(broken)) + visitor.errors
+    assert not problems, "\n".join(problems)
