@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=sorted(MODES), default="fast")
     args = parser.parse_args(argv)
     seconds = build(args.executed, args.out, args.source, mode=args.mode)
-    pages = len(list(args.out.rglob("*.html")))
+    # The theme copies template files ending in .html into _static: not pages.
+    pages = sum(1 for page in args.out.rglob("*.html") if "_static" not in page.parts)
     print(f"site: {pages} pages in {args.out} ({seconds:.0f} s)")
     return 0
 
