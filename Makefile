@@ -45,7 +45,7 @@ test: install
 	$(BIN)/python -m website.build --executed $(EXECUTED) --out $(SITE)
 	$(BIN)/pytest tests/browser
 
-# The course website in _site/ (open _site/index.html): runs every solution notebook, fast
+# The course website in _site/ (serve it: python3 -m http.server -d _site 8000): runs every solution notebook, fast
 # mode unless MODE=full, and renders them with their outputs.
 site: install
 	rm -rf $(EXECUTED)

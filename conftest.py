@@ -13,6 +13,7 @@ import copy
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 
 EXECUTED_DIR_ENV = "TOYHELPERS_EXECUTED_DIR"
@@ -58,7 +59,5 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
             return  # deselected or skipped cells: the copy would be incomplete
         cell.outputs = ran.test_outputs
         cell.execution_count = number + 1
-    import nbformat
-
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)

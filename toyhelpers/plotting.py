@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import circuitsvis
 import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
@@ -282,7 +283,7 @@ def set_renderer(name: str | None = None) -> str:
 class _PageRenderer(pio.base_renderers.MimetypeRenderer):
     """A figure as an html div plus the call that draws it, without plotly.js itself.
 
-    Plotly's "notebook" renderer puts the whole library (3.5 MB) into the first figure's
+    Plotly's "notebook" renderer puts the whole library (4.8 MB) into the first figure's
     output; a page that loads plotly.js once (the course website) needs only this.
     """
 
@@ -361,8 +362,6 @@ def attention_patterns(
 def _page_or_cdn_html(element: str, props: dict[str, Any]) -> str:
     """circuitsvis html that uses the page's `window.CircuitsVis` (circuitsvis's iife.js,
     which the website loads) when it is there and imports the CDN's module otherwise."""
-    import circuitsvis
-
     cdn = f"https://unpkg.com/circuitsvis@{circuitsvis.__version__}/dist/cdn/esm.js"
     div = f"circuits-vis-{uuid.uuid4().hex[:12]}"
     return (

@@ -43,8 +43,8 @@ html_theme_options = {
 html_context = {"default_mode": "light"}
 html_last_updated_fmt = None
 
-# The vendored scripts: (package file, path under _static/vendor, text that marks a page
-# that needs it).
+# The vendored scripts: (package file, text that marks a page that needs it), copied
+# to _static/course-vendor/ under the dict's names.
 _PLOTLY = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 _CIRCUITSVIS = Path(circuitsvis.__file__).parent / "dist" / "cdn" / "iife.js"
 _MATHJAX = Path(jupyter_server_mathjax.__file__).parent / "static"

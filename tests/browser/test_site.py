@@ -105,7 +105,7 @@ class Visitor:
 
     def settle(self) -> None:
         """Wait until the page is as a reader sees it: loaded, formulas typeset."""
-        # "networkidle" alone can come while the parser still runs plotly.js (4.6 MB).
+        # "networkidle" alone can come while the parser still runs plotly.js (4.8 MB).
         self.page.wait_for_load_state("load")
         self.page.wait_for_load_state("networkidle")
         # MathJax fetches fonts as it typesets; its queue runs this after the page's math.

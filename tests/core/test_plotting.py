@@ -179,7 +179,7 @@ def test_page_renderer_draws_with_the_pages_plotly_js(restore_renderer):
     html = bundle["text/html"]
     assert list(bundle) == ["text/html"]
     assert "Plotly.newPlot" in html and "<script" in html
-    assert len(html) < 20_000  # no copy of plotly.js (3.5 MB) inside
+    assert len(html) < 20_000  # no copy of plotly.js (4.8 MB) inside
     assert "three points" in html and '"type":"scatter"' in html.replace(" ", "")
 
 
