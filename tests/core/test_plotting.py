@@ -133,7 +133,7 @@ def test_scatter_data_colour_and_hover():
     fig = scatter(
         x,
         y,
-        color=torch.randn(6),
+        color=torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0]),
         hover=list("abcdef"),
         labels={"x": "logit", "y": "position"},
         show=False,
@@ -141,8 +141,10 @@ def test_scatter_data_colour_and_hover():
     assert np.allclose(fig.data[0].x, x.detach().numpy())
     assert np.allclose(fig.data[0].y, y)
     assert list(fig.data[0].hovertext) == list("abcdef")
-    assert fig.layout.coloraxis.cmid == 0
+    assert fig.layout.coloraxis.cmid == 0  # signed colours: RdBu centred at 0
     assert fig.layout.xaxis.title.text == "logit"
+    positive = scatter(x, y, color=torch.arange(1.0, 7.0), show=False)
+    assert positive.layout.coloraxis.cmid is None  # one-signed colours: a sequential scale
     named = scatter([1, 2], [3, 4], hover={"token": ["a", "b"]}, show=False)
     assert "token" in named.data[0].hovertemplate
     with pytest.raises(ValueError, match="x has 2 points but y has 3"):
