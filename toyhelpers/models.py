@@ -334,6 +334,14 @@ def tail_logits(
     2x faster per full-batch grokking step on a CPU (benchmarks/grokking_speed.py), with
     identical gradients.
     """
+    return tail_logits_and_residual(model, tokens, k)[0]
+
+
+def tail_logits_and_residual(
+    model: torch.nn.Module, tokens: Int[Tensor, "batch seq"], k: int = 1
+) -> tuple[Float[Tensor, "batch k d_vocab_out"], Float[Tensor, "batch seq d_model"]]:
+    """`tail_logits`, and the residual stream entering the last block at every position
+    (`blocks.{n_layers - 1}.hook_resid_pre`), for a training loss that reads it too."""
     net = core_module(model)
     if not 1 <= k <= tokens.shape[1]:
         raise ValueError(f"k must be in 1..{tokens.shape[1]} for {tokens.shape[1]} tokens, got {k}")
@@ -347,8 +355,9 @@ def tail_logits(
     *early, last = net.layers
     for block in early:
         (hidden,) = block(hidden, position_ids=position_ids)
+    resid_pre = hidden
     attn_out, _ = last.attn(last.ln1(hidden), position_ids=position_ids)
     hidden = (hidden + attn_out)[:, -k:]
     if not last.cfg.attn_only:
         hidden = hidden + last.mlp(last.ln2(hidden))
-    return net.head(net.ln_out(hidden))
+    return net.head(net.ln_out(hidden)), resid_pre

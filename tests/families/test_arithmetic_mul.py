@@ -13,6 +13,8 @@ from toyhelpers.families.arithmetic.tasks import (
     Multiplication,
     column_sums,
     mul_digits,
+    readout_error,
+    running_sums,
 )
 
 
@@ -139,6 +141,62 @@ def test_training_loss_is_the_scored_loss():
     with torch.no_grad():
         full = th.tasks.sequence_metrics(net(batch.tokens), batch)["loss"]
         assert abs(run.task.training_loss(net, batch).item() - full) < 1e-5
+
+
+def test_running_sums_give_each_digit_and_the_next_carry():
+    gen = torch.Generator().manual_seed(1)
+    a, b = (torch.randint(0, 10, (300, 4), generator=gen) for _ in range(2))
+    digits, carries = mul_digits(a, b)
+    running = running_sums(a, b)
+    assert torch.equal(running % 10, digits)
+    assert torch.equal(running[:, :-1] // 10, carries[:, 1:])
+    # 999 * 999: columns 81, 162, 243, 162, 81 plus carries 0, 8, 17, 26, 18; top carry 9.
+    nines = torch.full((1, 3), 9)
+    assert running_sums(nines, nines).tolist() == [[81, 170, 260, 188, 99, 9]]
+
+
+def test_readout_error_is_zero_for_a_linear_target_and_near_one_for_noise():
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2_000, 8, generator=gen, dtype=torch.float64)
+    target = x @ torch.arange(1.0, 9.0, dtype=torch.float64) + 5.0  # a bias too
+    assert readout_error(x, target).item() < 1e-4
+    assert readout_error(x * 1_000, target).item() < 1e-4  # no dependence on the scale
+    noise = torch.randn(2_000, 8, generator=gen, dtype=torch.float64)
+    assert 0.95 < readout_error(noise, target).item() < 1.1
+    # Held out: 200 random features fit 100 rows exactly, yet predict the rest poorly.
+    wide = torch.randn(200, 200, generator=gen, dtype=torch.float64)
+    assert readout_error(wide, torch.randn(200, generator=gen, dtype=torch.float64)) > 0.5
+    with pytest.raises(ValueError, match="one target per row"):
+        readout_error(x, target[:-1])
+
+
+def test_running_sum_loss_adds_a_differentiable_readout_term():
+    run = th.get_recipe("mul").build(fast=True, task_settings=dict(n_digits=3, reverse=True))
+    net = th.models.core_module(run.model)
+    batch = run.task.generate(64, seed=0)
+    plain = run.task.training_loss(net, batch)
+    weighted = Multiplication(n_digits=3, reverse=True, running_sum_loss=2.0)
+    total = weighted.training_loss(net, batch)
+    a, b = run.task.operands(batch.tokens)
+    _, resid = th.models.tail_logits_and_residual(net, batch.tokens, run.task.n_answer + 1)
+    queries = [run.task.answer_query(k) for k in range(6)]
+    readout = readout_error(
+        resid[:, queries].reshape(-1, resid.shape[-1]), running_sums(a, b).reshape(-1).float()
+    )
+    torch.testing.assert_close(total, plain + 2.0 * readout)
+    total.backward()
+    assert net.layers[0].attn.q.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="running_sum_loss"):
+        Multiplication(running_sum_loss=-1.0)
+
+
+def test_tail_residual_is_the_last_blocks_resid_pre():
+    run = th.get_recipe("mul").build(fast=True)
+    tokens = run.task.generate(8, seed=0).tokens
+    _, cache = run.model.run_with_cache(tokens)
+    last = run.model.cfg.n_layers - 1
+    _, resid = th.models.tail_logits_and_residual(th.models.core_module(run.model), tokens, 3)
+    torch.testing.assert_close(resid, cache[f"blocks.{last}.hook_resid_pre"])
 
 
 # -- the checks ----------------------------------------------------------------------------

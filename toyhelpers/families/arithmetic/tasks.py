@@ -70,6 +70,7 @@ from toyhelpers.tasks import (
     Task,
     bool_setting,
     choice_setting,
+    float_setting,
     int_setting,
     register,
     sequence_metrics,
@@ -303,8 +304,18 @@ class DigitTask(Task):
         gradients, without running the last MLP and the unembedding on the question."""
         from toyhelpers.models import tail_logits
 
-        n_answer = self.seq_len - self.answer_start
-        logits = tail_logits(model, batch.tokens, n_answer + 1)[:, :-1]
+        return self._answer_loss(tail_logits(model, batch.tokens, self.n_answer + 1), batch)
+
+    @property
+    def n_answer(self) -> int:
+        return self.seq_len - self.answer_start
+
+    def _answer_loss(
+        self, tail: Float[Tensor, "batch answer_1 d_vocab"], batch: Batch
+    ) -> Float[Tensor, ""]:
+        """Cross-entropy of the answer tokens, from the logits at `=` and every answer
+        position (the last position's logits predict nothing and are dropped)."""
+        logits = tail[:, :-1]
         target = batch.tokens[:, self.answer_start :]
         return torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), target.reshape(-1)
@@ -547,6 +558,42 @@ def mul_digits(
     return torch.stack(out, dim=1), torch.stack(carries, dim=1)
 
 
+def running_sums(
+    a: Int[Tensor, "batch digit"], b: Int[Tensor, "batch digit"]
+) -> Int[Tensor, "batch answer"]:
+    """The running sum behind each answer digit: column sum plus incoming carry,
+    s_k + carry_k, so that c_k = running_k mod 10 and carry_(k+1) = running_k // 10. The
+    top digit has no column of its own: its running sum is its incoming carry."""
+    carries = mul_digits(a, b)[1]
+    sums = column_sums(a, b)
+    return torch.cat([sums + carries[:, :-1], carries[:, -1:]], dim=1)
+
+
+def readout_error(
+    features: Float[Tensor, "row d_model"], target: Float[Tensor, " row"], ridge: float = 1e-3
+) -> Float[Tensor, ""]:
+    """The share of `target`'s variance that a linear readout of `features` misses, held
+    out: least squares with a bias (and a little ridge, `ridge` times the mean feature
+    variance) fitted on the first half of the rows, scored on the second half. 0: a linear
+    probe reads the target exactly; about 1: it reads nothing. Differentiable in
+    `features`, so as a training loss it asks the model to write the target linearly."""
+    if features.shape[0] != target.shape[0] or features.shape[0] < 4:
+        raise ValueError(
+            f"need one target per row and at least 4 rows, got {features.shape[0]} rows of "
+            f"features and {target.shape[0]} targets"
+        )
+    y = target.to(features.dtype)
+    half = features.shape[0] // 2
+    # The bias comes from centring on the fitted half's means, so the ridge never shrinks it.
+    x_mean, y_mean = features[:half].mean(0), y[:half].mean()
+    fit_x, test_x = features[:half] - x_mean, features[half:] - x_mean
+    fit_y, test_y = y[:half] - y_mean, y[half:] - y_mean
+    gram = fit_x.T @ fit_x
+    damping = ridge * gram.diagonal().mean() * torch.eye(len(gram), device=gram.device)
+    weights = torch.linalg.solve(gram + damping, fit_x.T @ fit_y)
+    return ((test_x @ weights - test_y) ** 2).mean() / test_y.var().clamp_min(1e-12)
+
+
 def digit_correct(
     logits: Float[Tensor, "batch seq d_vocab"],
     task: Multiplication,
@@ -586,6 +633,8 @@ class Multiplication(DigitTask):
     n_digits: int = int_setting(3, 1, MUL_MAX_DIGITS)
     reverse: bool = bool_setting(False)
     mix: str = choice_setting("train", MUL_MIXES)
+    # Weight of the running-sum loss in training (0: plain next-token training).
+    running_sum_loss: float = float_setting(0.0, 0.0, 100.0, lo_allowed=True)
 
     @property
     def seq_len(self) -> int:
@@ -655,6 +704,26 @@ class Multiplication(DigitTask):
             out_a = torch.where(here, choices[name][0], out_a)
             out_b = torch.where(here, choices[name][1], out_b)
         return out_a, out_b
+
+    # -- training ----------------------------------------------------------------------
+    def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
+        """The answer's cross-entropy, plus `running_sum_loss` times the running-sum loss:
+        the share of the running sums' variance (`running_sums`, one per answer digit, at
+        the position predicting that digit) that no linear readout of the residual stream
+        entering the last block explains (`readout_error`). The remedy of Bai et al.
+        (arXiv 2510.00184), who fit a linear regression probe to the running sum beside
+        the model; here the probe is refitted on each batch in closed form, so it has no
+        weights to train or save and the loss does not depend on the residual's scale."""
+        if self.running_sum_loss == 0:
+            return super().training_loss(model, batch)
+        from toyhelpers.models import tail_logits_and_residual
+
+        logits, resid = tail_logits_and_residual(model, batch.tokens, self.n_answer + 1)
+        loss = self._answer_loss(logits, batch)
+        queries = [self.answer_query(k) for k in range(self.n_answer)]
+        features = resid[:, queries].reshape(-1, resid.shape[-1])  # rows: (example, digit)
+        sums = running_sums(*self.operands(batch.tokens)).reshape(-1)
+        return loss + self.running_sum_loss * readout_error(features, sums.float())
 
     # -- analysis ----------------------------------------------------------------------
     def product_digits(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, "batch answer"]:
