@@ -170,6 +170,21 @@ def test_readout_error_is_zero_for_a_linear_target_and_near_one_for_noise():
         readout_error(x, target[:-1])
 
 
+def test_readout_error_with_groups_ignores_what_differs_between_groups():
+    gen = torch.Generator().manual_seed(3)
+    rows, groups = 1_000, 4
+    offsets = torch.tensor([0.0, 50.0, 100.0, 150.0], dtype=torch.float64)
+    # Features that know the group and nothing else; the target varies within each group.
+    group_only = torch.eye(groups, dtype=torch.float64).expand(rows, groups, groups)
+    noisy = offsets + torch.randn(rows, groups, generator=gen, dtype=torch.float64)
+    pooled = readout_error(group_only.reshape(-1, groups), noisy.reshape(-1))
+    assert pooled < 0.01  # pooled, the group offsets look like a good readout...
+    assert readout_error(group_only, noisy) > 0.95  # ...within groups it reads nothing
+    x = torch.randn(rows, groups, 6, generator=gen, dtype=torch.float64)
+    linear = offsets + x @ torch.arange(1.0, 7.0, dtype=torch.float64)
+    assert readout_error(x, linear) < 1e-4
+
+
 def test_running_sum_loss_adds_a_differentiable_readout_term():
     run = th.get_recipe("mul").build(fast=True, task_settings=dict(n_digits=3, reverse=True))
     net = th.models.core_module(run.model)
@@ -180,9 +195,7 @@ def test_running_sum_loss_adds_a_differentiable_readout_term():
     a, b = run.task.operands(batch.tokens)
     _, resid = th.models.tail_logits_and_residual(net, batch.tokens, run.task.n_answer + 1)
     queries = [run.task.answer_query(k) for k in range(6)]
-    readout = readout_error(
-        resid[:, queries].reshape(-1, resid.shape[-1]), running_sums(a, b).reshape(-1).float()
-    )
+    readout = readout_error(resid[:, queries], running_sums(a, b).float())
     torch.testing.assert_close(total, plain + 2.0 * readout)
     total.backward()
     assert net.layers[0].attn.q.weight.grad.abs().sum() > 0

@@ -570,28 +570,42 @@ def running_sums(
 
 
 def readout_error(
-    features: Float[Tensor, "row d_model"], target: Float[Tensor, " row"], ridge: float = 1e-3
+    features: Float[Tensor, "row *group d_model"],
+    target: Float[Tensor, " row *group"],
+    ridge: float = 1e-3,
 ) -> Float[Tensor, ""]:
     """The share of `target`'s variance that a linear readout of `features` misses, held
-    out: least squares with a bias (and a little ridge, `ridge` times the mean feature
-    variance) fitted on the first half of the rows, scored on the second half. 0: a linear
-    probe reads the target exactly; about 1: it reads nothing. Differentiable in
-    `features`, so as a training loss it asks the model to write the target linearly."""
-    if features.shape[0] != target.shape[0] or features.shape[0] < 4:
+    out: least squares (and a little ridge, `ridge` times the mean feature variance) fitted
+    on the first half of the rows, scored on the second half. 0: a linear probe reads the
+    target exactly; about 1: it reads nothing. Differentiable in `features`, so as a
+    training loss it asks the model to write the target linearly.
+
+    With group axes (`[row answer d_model]`: one group per answer digit), every group gets
+    its own bias and the error is measured against the spread within each group, so that
+    what differs between groups (the running sum of the middle digit is larger than the
+    units digit's, and the position alone says so) counts for nothing; the weights are
+    shared by all groups.
+    """
+    if features.shape[:-1] != target.shape or features.shape[0] < 4:
         raise ValueError(
-            f"need one target per row and at least 4 rows, got {features.shape[0]} rows of "
-            f"features and {target.shape[0]} targets"
+            f"need one target per row (and group) and at least 4 rows, got features of shape "
+            f"{tuple(features.shape)} and targets of shape {tuple(target.shape)}"
         )
     y = target.to(features.dtype)
     half = features.shape[0] // 2
-    # The bias comes from centring on the fitted half's means, so the ridge never shrinks it.
-    x_mean, y_mean = features[:half].mean(0), y[:half].mean()
-    fit_x, test_x = features[:half] - x_mean, features[half:] - x_mean
-    fit_y, test_y = y[:half] - y_mean, y[half:] - y_mean
+    # Biases come from centring on the fitted half's means (per group), so the ridge never
+    # shrinks them.
+    x_mean, y_mean = features[:half].mean(0), y[:half].mean(0)
+    width = features.shape[-1]
+    fit_x = (features[:half] - x_mean).reshape(-1, width)
+    test_x = (features[half:] - x_mean).reshape(-1, width)
+    fit_y, test_y = (y[:half] - y_mean).reshape(-1), (y[half:] - y_mean).reshape(-1)
+    spread = (y[half:] - y[half:].mean(0)).pow(2).mean().clamp_min(1e-12)
     gram = fit_x.T @ fit_x
-    damping = ridge * gram.diagonal().mean() * torch.eye(len(gram), device=gram.device)
+    energy = gram.diagonal().mean().clamp_min(1e-12)  # features constant within groups: 0
+    damping = ridge * energy * torch.eye(width, device=gram.device)
     weights = torch.linalg.solve(gram + damping, fit_x.T @ fit_y)
-    return ((test_x @ weights - test_y) ** 2).mean() / test_y.var().clamp_min(1e-12)
+    return ((test_x @ weights - test_y) ** 2).mean() / spread
 
 
 def digit_correct(
@@ -709,8 +723,9 @@ class Multiplication(DigitTask):
     def training_loss(self, model: torch.nn.Module, batch: Batch) -> Float[Tensor, ""]:
         """The answer's cross-entropy, plus `running_sum_loss` times the running-sum loss:
         the share of the running sums' variance (`running_sums`, one per answer digit, at
-        the position predicting that digit) that no linear readout of the residual stream
-        entering the last block explains (`readout_error`). The remedy of Bai et al.
+        the position predicting that digit; the spread within each digit, not between
+        digits) that no linear readout of the residual stream entering the last block
+        explains (`readout_error`). The remedy of Bai et al.
         (arXiv 2510.00184), who fit a linear regression probe to the running sum beside
         the model; here the probe is refitted on each batch in closed form, so it has no
         weights to train or save and the loss does not depend on the residual's scale."""
@@ -721,9 +736,8 @@ class Multiplication(DigitTask):
         logits, resid = tail_logits_and_residual(model, batch.tokens, self.n_answer + 1)
         loss = self._answer_loss(logits, batch)
         queries = [self.answer_query(k) for k in range(self.n_answer)]
-        features = resid[:, queries].reshape(-1, resid.shape[-1])  # rows: (example, digit)
-        sums = running_sums(*self.operands(batch.tokens)).reshape(-1)
-        return loss + self.running_sum_loss * readout_error(features, sums.float())
+        sums = running_sums(*self.operands(batch.tokens)).float()
+        return loss + self.running_sum_loss * readout_error(resid[:, queries], sums)
 
     # -- analysis ----------------------------------------------------------------------
     def product_digits(self, tokens: Int[Tensor, "batch seq"]) -> Int[Tensor, "batch answer"]:
