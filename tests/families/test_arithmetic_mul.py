@@ -53,7 +53,12 @@ def test_products_and_layout(n, reverse, mix, seed):
 def test_contract_examples():
     """The format of CURRICULUM.md, token for token."""
     mul, rev = Multiplication(), Multiplication(reverse=True)
-    assert mul.config() == {"n_digits": 3, "reverse": False, "mix": "train"}
+    assert mul.config() == {
+        "n_digits": 3,
+        "reverse": False,
+        "mix": "train",
+        "running_sum_loss": 0.0,
+    }
     assert th.get_task("mul").n_digits == 3 and mul.vocab[12] == "*"
     text = "START 9 9 9 * 9 9 9 = 9 9 8 0 0 1"
     assert torch.equal(mul.example(999, 999), mul.encode(text))
