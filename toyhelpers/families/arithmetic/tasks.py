@@ -564,9 +564,9 @@ def running_sums(
     """The running sum behind each answer digit: column sum plus incoming carry,
     s_k + carry_k, so that c_k = running_k mod 10 and carry_(k+1) = running_k // 10. The
     top digit has no column of its own: its running sum is its incoming carry."""
-    carries = mul_digits(a, b)[1]
-    sums = column_sums(a, b)
-    return torch.cat([sums + carries[:, :-1], carries[:, -1:]], dim=1)
+    digits, carries = mul_digits(a, b)
+    # running_k = c_k + 10 carry_(k+1): read off mul_digits instead of summing columns again.
+    return torch.cat([digits[:, :-1] + 10 * carries[:, 1:], carries[:, -1:]], dim=1)
 
 
 def readout_error(
@@ -575,9 +575,9 @@ def readout_error(
     ridge: float = 1e-3,
 ) -> Float[Tensor, ""]:
     """The share of `target`'s variance that a linear readout of `features` misses, held
-    out: least squares (and a little ridge, `ridge` times the mean feature variance) fitted
-    on the first half of the rows, scored on the second half. 0: a linear probe reads the
-    target exactly; about 1: it reads nothing. Differentiable in `features`, so as a
+    out: least squares (and a little ridge, `ridge` times the mean diagonal of the Gram
+    matrix) fitted on the first half of the rows, scored on the second half. 0: a linear
+    probe reads the target exactly; about 1: it reads nothing. Differentiable in `features`, so as a
     training loss it asks the model to write the target linearly.
 
     With group axes (`[row answer d_model]`: one group per answer digit), every group gets
@@ -725,10 +725,10 @@ class Multiplication(DigitTask):
         the share of the running sums' variance (`running_sums`, one per answer digit, at
         the position predicting that digit; the spread within each digit, not between
         digits) that no linear readout of the residual stream entering the last block
-        explains (`readout_error`). The remedy of Bai et al.
-        (arXiv 2510.00184), who fit a linear regression probe to the running sum beside
-        the model; here the probe is refitted on each batch in closed form, so it has no
-        weights to train or save and the loss does not depend on the residual's scale."""
+        explains (`readout_error`). The remedy of Bai et al. (arXiv 2510.00184), who fit
+        a linear regression probe to the running sum beside the model; here the probe is
+        refitted on each batch in closed form, so it has no weights to train or save and
+        the loss does not depend on the residual's scale."""
         if self.running_sum_loss == 0:
             return super().training_loss(model, batch)
         from toyhelpers.models import tail_logits_and_residual
