@@ -169,7 +169,7 @@ LESSONS: tuple[Lesson, ...] = (
         ("3.15",),
         "arithmetic",
         checkpoints=("mul",),
-        sweeps=("mul_digits_and_order",),
+        sweeps=("mul_digits_and_order", "mul_running_sum"),
         gpu=True,
     ),
     Lesson(

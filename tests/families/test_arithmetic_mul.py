@@ -1,6 +1,7 @@
 """The arithmetic family's multiplication (lesson 13): the `mul` format, its mix of hard
 cases, its metrics, and the checks of lesson 13."""
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -140,7 +141,8 @@ def test_answer_query_predicts_the_digit():
 
 
 def test_training_loss_is_the_scored_loss():
-    run = th.get_recipe("mul").build(fast=True)
+    # Without the running-sum loss (the recipe has it on), training optimises what is scored.
+    run = th.get_recipe("mul").build(fast=True, task_settings=dict(running_sum_loss=0.0))
     batch = run.task.generate(16, seed=0)
     net = th.models.core_module(run.model)
     with torch.no_grad():
@@ -191,7 +193,7 @@ def test_readout_error_with_groups_ignores_what_differs_between_groups():
 
 
 def test_running_sum_loss_adds_a_differentiable_readout_term():
-    run = th.get_recipe("mul").build(fast=True, task_settings=dict(n_digits=3, reverse=True))
+    run = th.get_recipe("mul").build(fast=True, task_settings=dict(running_sum_loss=0.0))
     net = th.models.core_module(run.model)
     batch = run.task.generate(64, seed=0)
     plain = run.task.training_loss(net, batch)
@@ -244,9 +246,45 @@ def _swapped_knockout(query, keys):
     return hook
 
 
+def _r2_on_fitted_rows(features, target):
+    """Scored on the rows it was fitted on: it flatters a probe with many features."""
+    return checks._probe_scores(features, target)[1]
+
+
 MISTAKES = {
     "check_column_carries": (_carry_without_incoming, "carried only the column's own tens"),
     "check_digit_accuracy": (_written_order, "written order"),
     "check_pair_gather": (_summed_pairs, "multiply them"),
     "check_knockout_hook": (_swapped_knockout, "the query is the third axis"),
+    "check_probe_r2": (_r2_on_fitted_rows, "the rows the probe was fitted on"),
 }
+
+
+def test_probe_r2_check_accepts_other_correct_probes_and_explains_a_missing_bias(capsys):
+    from sklearn.linear_model import LinearRegression
+
+    def with_sklearn(features, target):
+        x, y = np.asarray(features), np.asarray(target)
+        half = len(y) // 2
+        return LinearRegression().fit(x[:half], y[:half]).score(x[half:], y[half:])
+
+    def centred_pinv(features, target):
+        # Bias from the fitted half's means, the mean of the same half for the variance.
+        x, y = features.float(), torch.as_tensor(target).float()
+        half = len(y) // 2
+        x_mean, y_mean = x[:half].mean(0), y[:half].mean()
+        weights = torch.linalg.pinv(x[:half] - x_mean) @ (y[:half] - y_mean)
+        guess = (x[half:] - x_mean) @ weights + y_mean
+        return 1 - (y[half:] - guess).pow(2).sum() / (y[half:] - y_mean).pow(2).sum()
+
+    def no_bias(features, target):
+        x, y = np.asarray(features), np.asarray(target)
+        half = len(y) // 2
+        fit = LinearRegression(fit_intercept=False).fit(x[:half], y[:half])
+        return fit.score(x[half:], y[half:])
+
+    checks.check_probe_r2(with_sklearn)
+    checks.check_probe_r2(centred_pinv)
+    assert capsys.readouterr().out.count("check passed: probe_r2") == 2
+    with pytest.raises(checks.ExerciseFailed, match="Did you fit a bias"):
+        checks.check_probe_r2(no_bias)

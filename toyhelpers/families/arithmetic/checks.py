@@ -10,7 +10,7 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from toyhelpers.checks import ExerciseFailed, as_tensor, assert_tensor, exercise
+from toyhelpers.checks import ExerciseFailed, as_number, as_tensor, assert_tensor, exercise
 from toyhelpers.families.arithmetic.tasks import chain_per_digit, column_sums, mul_digits
 
 # -- references ------------------------------------------------------------------------
@@ -232,6 +232,27 @@ def _pair_gather(
     return einops.einsum(on_a, on_b, "batch head k i, batch head k j -> head k i j") / len(pattern)
 
 
+def _probe_scores(
+    features: Float[Tensor, "row d_model"], target: Float[Tensor, " row"]
+) -> tuple[Tensor, Tensor]:
+    """R² of a least-squares probe with a bias, fitted on the first half of the rows: on
+    the second half (the answer) and on the first (what an unheld-out probe reports)."""
+    x = torch.cat([features.double(), torch.ones_like(features[:, :1]).double()], dim=1)
+    y = target.double()
+    half = len(y) // 2
+    weights = torch.linalg.lstsq(x[:half], y[:half, None]).solution[:, 0]
+
+    def r2(rows: slice) -> Tensor:
+        missed = (y[rows] - x[rows] @ weights).pow(2).sum()
+        return 1 - missed / (y[rows] - y[rows].mean()).pow(2).sum()
+
+    return r2(slice(half, None)), r2(slice(0, half))
+
+
+def _probe_r2(features: Float[Tensor, "row d_model"], target: Float[Tensor, " row"]) -> Tensor:
+    return _probe_scores(features, target)[0]
+
+
 def _knockout_hook(query: int, keys: list[int]) -> Callable[[Tensor, object], Tensor]:
     def hook(pattern: Float[Tensor, "batch head query key"], hook: object) -> Tensor:
         pattern = pattern.clone()
@@ -352,6 +373,39 @@ def check_pair_gather(fn) -> None:
                 ),
             ],
         )
+
+
+@exercise("probe_r2", reference=_probe_r2)
+def check_probe_r2(fn) -> None:
+    """fn(features, target) -> R² of a least-squares probe (with a bias) fitted on the
+    first half of the rows and scored on the second half."""
+    gen = torch.Generator().manual_seed(8)
+    # A target that the features explain in part, far from zero mean; and pure noise read
+    # by 500 features from 2,000 rows, which a probe fits well on the rows it saw (R² 0.5)
+    # and not at all on the others (R² about -1).
+    features = torch.randn(2_000, 12, generator=gen)
+    partly = 40 + features @ torch.randn(12, generator=gen) + 2 * torch.randn(2_000, generator=gen)
+    wide = torch.randn(2_000, 500, generator=gen)
+    noise = torch.randint(0, 50, (2_000,), generator=gen)  # integers, like running sums
+    for x, y, what in ((features, partly, "a partly linear target"), (wide, noise, "noise")):
+        want, in_sample = (r2.item() for r2 in _probe_scores(x, y))
+        got = as_number(fn(x, y), f"probe_r2 on {what}")
+        wrong = abs(got - want) > 0.02 * max(1.0, abs(want))
+        if wrong and abs(got - in_sample) < 0.01:
+            raise ExerciseFailed(
+                f"on {what} you got R² {got:.3f}, the score on the rows the probe was fitted "
+                f"on; score it on the held-out half (expected {want:.3f})"
+            )
+        if wrong:
+            hint = (
+                " Did you fit a bias? The target's mean is far from 0."
+                if what.startswith("a partly") and got < want - 0.1
+                else ""
+            )
+            raise ExerciseFailed(
+                f"on {what}: R² = {got:.3f}, expected {want:.3f} (1 - squared error / "
+                f"variance on the held-out half; it can be negative).{hint}"
+            )
 
 
 @exercise("knockout_hook", reference=_knockout_hook)
