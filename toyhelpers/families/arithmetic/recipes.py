@@ -213,9 +213,8 @@ def _mul_digits_and_order() -> dict[str, Any]:
 
     Two layers with d_model 64 (`_MUL_MODEL`) and plain training (no running-sum loss)
     for each n_digits in 2..4, in normal and reversed order, on a fixed budget of 1,200
-    steps at lr 3e-3; each final model is
-    measured on 5,000 fresh uniform and 5,000 fresh hard products: whole answers, and each
-    answer digit c_k (least significant first).
+    steps at lr 3e-3; each final model is measured on 5,000 fresh uniform and 5,000 fresh
+    hard products: whole answers, and each answer digit c_k (least significant first).
     """
     from toyhelpers.evaluation import evaluate
     from toyhelpers.models import n_params
@@ -302,7 +301,9 @@ def _mul_running_sum() -> dict[str, Any]:
                 "seconds": round(result.seconds, 1),
                 "accuracy_uniform": uniform["accuracy"],
                 "accuracy_hard": hard["accuracy"],
-                "digit_accuracy_uniform": [uniform[f"accuracy_c{k}"] for k in range(6)],
+                "digit_accuracy_uniform": [
+                    uniform[f"accuracy_c{k}"] for k in range(run.task.n_answer)
+                ],
                 "history": result.history,
             }
         )

@@ -577,8 +577,8 @@ def readout_error(
     """The share of `target`'s variance that a linear readout of `features` misses, held
     out: least squares (and a little ridge, `ridge` times the mean diagonal of the Gram
     matrix) fitted on the first half of the rows, scored on the second half. 0: a linear
-    probe reads the target exactly; about 1: it reads nothing. Differentiable in `features`, so as a
-    training loss it asks the model to write the target linearly.
+    probe reads the target exactly; about 1: it reads nothing. Differentiable in
+    `features`, so as a training loss it asks the model to write the target linearly.
 
     With group axes (`[row answer d_model]`: one group per answer digit), every group gets
     its own bias and the error is measured against the spread within each group, so that
