@@ -3,8 +3,10 @@
 `families.othello.engine.random_games` (in chunks, as a data pipeline would call it) and the
 pure-Python `families.othello.reference.random_game` play random games in this process,
 alternating several times; the report is the ratio of their median games per second, per
-board size, then the time the vectorised engine takes for a big batch of 6x6 games (the
-shipped model's data). Run:
+board size. Then the training draw, the same way: `Othello.sample` (games with their legal
+sets, what a training step asks for) one batch per step against one pool of `--pool`
+batches, each against the reference. Last, the time the vectorised engine takes for a big
+batch of 6x6 games (the shipped model's data). Run:
 `python benchmarks/othello_games.py [--sizes 6 8] [--games N] [--repeats R] [--threads T]`.
 """
 
@@ -17,6 +19,7 @@ import time
 
 import torch
 
+import toyhelpers as th
 from toyhelpers.families.othello import reference
 from toyhelpers.families.othello.engine import random_games
 
@@ -27,6 +30,15 @@ def vectorised(size: int, games: int, chunk: int, seed: int) -> float:
     for i, lo in enumerate(range(0, games, chunk)):
         random_games(min(chunk, games - lo), size, seed=seed + i)
     return games / (time.perf_counter() - start)
+
+
+def training_draw(size: int, batch: int, calls: int, seed: int) -> float:
+    """Games per second of `Othello.sample` (moves and legal sets), `calls` draws of `batch`."""
+    task, gen = th.get_task("othello", size=size), torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    for _ in range(calls):
+        task.sample(batch, gen)
+    return batch * calls / (time.perf_counter() - start)
 
 
 def one_at_a_time(size: int, games: int, seed: int) -> float:
@@ -47,6 +59,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--big", type=int, default=200_000, help="6x6 games to time; 0 skips")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--batch", type=int, default=256, help="games a training step uses")
+    parser.add_argument("--pool", type=int, default=64, help="batches a pool holds")
     args = parser.parse_args()
 
     if args.threads:
@@ -64,6 +78,18 @@ def main() -> None:
         v, p = statistics.median(vec), statistics.median(ref)
         print(f"{size}x{size}: vectorised {v:9.0f} games/s, reference {p:7.0f} games/s, ", end="")
         print(f"ratio vectorised / reference: {v / p:.1f}")
+    for size in args.sizes:
+        step, pool, ref = [], [], []
+        for r in range(args.repeats):
+            step.append(training_draw(size, args.batch, 8, seed=r))
+            pool.append(training_draw(size, args.batch * args.pool, 1, seed=r))
+            ref.append(one_at_a_time(size, args.ref_games, seed=r))
+        s, p, f = (statistics.median(x) for x in (step, pool, ref))
+        print(
+            f"{size}x{size} training draw: a batch of {args.batch} per step {s:7.0f} games/s "
+            f"({s / f:.1f}x the reference), a pool of {args.pool} batches {p:7.0f} games/s "
+            f"({p / f:.1f}x the reference, {p / s:.1f}x per step)"
+        )
     if args.big:
         start = time.perf_counter()
         vectorised(6, args.big, args.chunk, seed=0)

@@ -53,6 +53,12 @@ class TrainConfig:
     grad_clip: float | None = 1.0
     train_size: int | None = None  # None: fresh data every step; else a fixed training set
     # (ignored for tasks with their own training set, e.g. mod_add)
+    # Fresh data drawn `pool_batches` batches at a time and served in order: one big draw
+    # instead of many small ones, for generators with a high cost per call (Othello's move
+    # loop). None: one draw per step. The stream differs from the unpooled one, but the
+    # same seed still gives the same batches, and a resumed run the same ones as an
+    # uninterrupted run.
+    pool_batches: int | None = None
     eval_every: int = 250
     eval_size: int = 2_000
     # Stop once the eval metric `stop_metric` reaches this: at or above it, or at or below it
@@ -77,8 +83,10 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.train_size is not None and self.train_size < 1:
-            raise ValueError(f"train_size must be None or a positive int, got {self.train_size!r}")
+        for name in ("train_size", "pool_batches"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be None or a positive int, got {value!r}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(
                 f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}"
@@ -123,7 +131,8 @@ class TrainResult:
 
 
 class _Data:
-    """Training batches on the device: sampled fresh each step, or from a fixed set."""
+    """Training batches on the device: sampled fresh each step (one draw per step, or a
+    pool of `pool_batches` batches drawn at once), or from a fixed set."""
 
     def __init__(self, task: Task, config: TrainConfig, device: torch.device) -> None:
         self.task, self.batch_size = task, config.batch_size
@@ -134,16 +143,44 @@ class _Data:
         self.fixed: Batch | None = task.train_set(device)
         if self.fixed is None and config.train_size is not None:
             self.fixed = task.sample(config.train_size, self.gen)
+        self.pool_batches = config.pool_batches if self.fixed is None else None
+        self.pool: Batch | None = None
+        self.pool_rng: torch.Tensor | None = None  # the generator's state when the pool was drawn
+        self.served = 0  # batches of the pool already used
 
     def next(self) -> Batch:
-        if self.fixed is None:
+        if self.fixed is None and self.pool_batches is None:
             return self.task.sample(self.batch_size, self.gen)
+        if self.fixed is None:
+            if self.pool is None or self.served == self.pool_batches:
+                self._draw_pool()
+            lo = self.served * self.batch_size
+            self.served += 1
+            return self.pool[lo : lo + self.batch_size]
         if self.batch_size >= len(self.fixed):
             return self.fixed
         idx = torch.randint(
             0, len(self.fixed), (self.batch_size,), generator=self.gen, device=self.device
         )
         return self.fixed[idx]
+
+    def _draw_pool(self) -> None:
+        self.pool_rng, self.served = self.gen.get_state(), 0
+        self.pool = self.task.sample(self.batch_size * self.pool_batches, self.gen)
+
+    def state(self) -> dict[str, Any]:
+        """What a resumed run needs to serve the same batches: the generator's state (at
+        the current pool's draw, with pools) and how much of the pool was served."""
+        if self.pool is None:
+            return {"data_rng": self.gen.get_state()}
+        return {"data_rng": self.pool_rng, "data_pool_served": self.served}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.gen.set_state(state["data_rng"])
+        served = state.get("data_pool_served")
+        if served is not None:  # draw the same pool again, then skip what was served
+            self._draw_pool()
+            self.served = served
 
 
 class _GradFilter:
@@ -358,7 +395,7 @@ def _save_state(
         "model": model.state_dict(),
         "optimizer": opt.state_dict(),
         "scheduler": sched.state_dict(),
-        "data_rng": data.gen.get_state(),
+        **data.state(),
         "grad_ema": grad_filter.ema if grad_filter is not None else None,
     }
     atomic_write(path, lambda p: torch.save(state, p))
@@ -367,6 +404,9 @@ def _save_state(
 def _load_state(path, model, task, config, opt, sched, data, grad_filter):
     state = torch.load(path, map_location="cpu", weights_only=False)
     saved = (state["task"], state["task_config"], state["model_config"], state["train_config"])
+    # A state saved before a training setting existed holds that setting's default.
+    old_config = TrainConfig.from_dict(state["train_config"]).to_dict()
+    saved = (*saved[:3], old_config)
     now = (task.name, task.config(), model_config_of(model).to_dict(), config.to_dict())
     names = ("task", "task settings", "model config", "training config")
     for name, old, new in zip(names, saved, now, strict=True):
@@ -378,7 +418,7 @@ def _load_state(path, model, task, config, opt, sched, data, grad_filter):
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
-    data.gen.set_state(state["data_rng"])
+    data.load(state)
     if grad_filter is not None:
         grad_filter.ema = state["grad_ema"]
     print(f"resumed from {path} at step {state['step']}")

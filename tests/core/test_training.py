@@ -63,8 +63,11 @@ def test_bf16_training_learns_and_keeps_float32_weights():
     )
 
 
-def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
-    full = th.train(fresh_model(), TASK, CONFIG, progress=False)
+@pytest.mark.parametrize("pool_batches", [None, 7])
+def test_resume_after_interruption_matches_uninterrupted_run(tmp_path, pool_batches):
+    """With a pool of 7 batches, the interruption at step 40 falls inside the sixth pool."""
+    config = dataclasses.replace(CONFIG, pool_batches=pool_batches)
+    full = th.train(fresh_model(), TASK, config, progress=False)
 
     # Interrupt a second run after 40 steps, as a Colab disconnect would.
     class Disconnect(Exception):
@@ -82,11 +85,11 @@ def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
 
     th.models.core_module(model).forward = flaky_forward
     with pytest.raises(Disconnect):
-        th.train(model, TASK, CONFIG, out_dir=tmp_path, progress=False)
+        th.train(model, TASK, config, out_dir=tmp_path, progress=False)
     assert torch.load(tmp_path / TRAIN_STATE, weights_only=False)["step"] == 40
 
     resumed = th.train(
-        fresh_model(seed=99), TASK, CONFIG, out_dir=tmp_path, resume=True, progress=False
+        fresh_model(seed=99), TASK, config, out_dir=tmp_path, resume=True, progress=False
     )
     assert resumed.steps == CONFIG.steps
     assert_same_weights(weights(full.model), weights(resumed.model))
@@ -129,6 +132,45 @@ def test_resume_refuses_a_different_config(tmp_path):
         th.train(fresh_model(), other, CONFIG, out_dir=tmp_path, resume=True, progress=False)
 
 
+def test_pooled_batches_are_slices_of_one_draw(monkeypatch):
+    """A pool of 4 batches is one draw of 4 batches' rows, served in order, then redrawn."""
+    config = dataclasses.replace(CONFIG, steps=6, eval_every=6, pool_batches=4)
+    seen, draws = [], []
+    cls = type(TASK)
+    real_sample, real_loss = cls.sample, cls.training_loss
+
+    def recording_sample(self, n, gen):
+        draws.append(n)
+        return real_sample(self, n, gen)
+
+    def recording_loss(self, net, batch):
+        seen.append(batch.tokens.clone())
+        return real_loss(self, net, batch)
+
+    monkeypatch.setattr(cls, "sample", recording_sample)
+    monkeypatch.setattr(cls, "training_loss", recording_loss)
+    th.train(fresh_model(), TASK, config, progress=False)
+    assert draws == [4 * CONFIG.batch_size] * 2
+    gen = th.tasks.make_generator(CONFIG.seed + th.training.DATA_SEED_OFFSET)
+    first, second = (real_sample(TASK, 4 * 64, gen).tokens for _ in range(2))
+    expected = list(first.split(64)) + list(second.split(64))[:2]
+    assert all(torch.equal(a, b) for a, b in zip(seen, expected, strict=True))
+
+
+def test_a_state_saved_before_a_setting_existed_resumes(tmp_path):
+    """Training states written before `pool_batches` existed hold no such key."""
+    config = dataclasses.replace(CONFIG, steps=20)
+    th.train(fresh_model(), TASK, config, out_dir=tmp_path, progress=False)
+    state = torch.load(tmp_path / TRAIN_STATE, weights_only=False)
+    del state["train_config"]["pool_batches"]
+    torch.save(state, tmp_path / TRAIN_STATE)
+    longer = dataclasses.replace(config, steps=40)
+    with pytest.raises(ValueError, match="its training config was"):  # steps differ
+        th.train(fresh_model(), TASK, longer, out_dir=tmp_path, resume=True, progress=False)
+    resumed = th.train(fresh_model(), TASK, config, out_dir=tmp_path, resume=True, progress=False)
+    assert resumed.steps == 20
+
+
 def test_resume_needs_out_dir():
     with pytest.raises(ValueError, match="resume=True needs out_dir"):
         th.train(fresh_model(), TASK, CONFIG, resume=True, progress=False)
@@ -159,6 +201,8 @@ def test_bad_train_config():
         th.TrainConfig(lr=0)
     with pytest.raises(ValueError, match="precision must be 'fp32' or 'bf16'"):
         th.TrainConfig(precision="fp16")
+    with pytest.raises(ValueError, match="pool_batches must be None or a positive int"):
+        th.TrainConfig(pool_batches=0)
 
 
 def test_a_model_made_for_another_task_is_a_clear_error():
