@@ -68,3 +68,4 @@ benchmark: install
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/precision_speed.py
 	$(BIN)/python benchmarks/import_cost.py
+	$(BIN)/python benchmarks/othello_games.py --big 0
