@@ -57,7 +57,7 @@ class TrainConfig:
     # instead of many small ones, for generators with a high cost per call (Othello's move
     # loop). None: one draw per step. The stream differs from the unpooled one, but the
     # same seed still gives the same batches, and a resumed run the same ones as an
-    # uninterrupted run.
+    # uninterrupted run. Ignored when training on a fixed set.
     pool_batches: int | None = None
     eval_every: int = 250
     eval_size: int = 2_000
