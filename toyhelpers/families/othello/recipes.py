@@ -123,8 +123,8 @@ RECIPES: dict[str, Recipe] = {
             stop_metric="legal_rate",
             checkpoint_every=1_000,
             # 16,384 games drawn at once: the move loop's cost is per call, not per game
-            # (benchmarks/othello_games.py: 3.5x the games/s of one 256-game draw per step
-            # on one CPU thread, 26.9x the one-board reference engine).
+            # (benchmarks/othello_games.py, one CPU thread, three runs: 2.6x to 3.5x the
+            # games/s of one 256-game draw per step, 25x to 37x the one-board engine's).
             pool_batches=64,
         ),
         fast=dict(steps=50, eval_every=25, eval_size=50),
