@@ -115,13 +115,15 @@ def test_every_shipped_checkpoint_matches_its_recorded_metrics(name):
 
 
 def _comparable(train_config: dict) -> dict:
-    config = dict(train_config, betas=list(train_config["betas"]))
-    if config.get("grokfast_alpha") is None:
+    # Read through TrainConfig, as resuming does: settings added after a checkpoint was
+    # trained take their defaults (precision fp32, no pool), which is how it was trained.
+    config = th.TrainConfig.from_dict(train_config).to_dict()
+    config["betas"] = list(config["betas"])
+    if config["grokfast_alpha"] is None:
         # Without the filter its strength means nothing (and older checkpoints predate it).
-        config.pop("grokfast_alpha", None)
-        config.pop("grokfast_lambda", None)
-    config.pop("stop_at", None)  # recorded series train past the target on purpose
-    config.setdefault("precision", "fp32")  # checkpoints from before the setting trained in fp32
+        config.pop("grokfast_alpha")
+        config.pop("grokfast_lambda")
+    config.pop("stop_at")  # recorded series train past the target on purpose
     return config
 
 
