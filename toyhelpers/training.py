@@ -149,9 +149,9 @@ class _Data:
         self.served = 0  # batches of the pool already used
 
     def next(self) -> Batch:
-        if self.fixed is None and self.pool_batches is None:
-            return self.task.sample(self.batch_size, self.gen)
         if self.fixed is None:
+            if self.pool_batches is None:
+                return self.task.sample(self.batch_size, self.gen)
             if self.pool is None or self.served == self.pool_batches:
                 self._draw_pool()
             lo = self.served * self.batch_size
@@ -403,10 +403,9 @@ def _save_state(
 
 def _load_state(path, model, task, config, opt, sched, data, grad_filter):
     state = torch.load(path, map_location="cpu", weights_only=False)
-    saved = (state["task"], state["task_config"], state["model_config"], state["train_config"])
-    # A state saved before a training setting existed holds that setting's default.
+    # Read through TrainConfig: a state saved before a setting existed holds its default.
     old_config = TrainConfig.from_dict(state["train_config"]).to_dict()
-    saved = (*saved[:3], old_config)
+    saved = (state["task"], state["task_config"], state["model_config"], old_config)
     now = (task.name, task.config(), model_config_of(model).to_dict(), config.to_dict())
     names = ("task", "task settings", "model config", "training config")
     for name, old, new in zip(names, saved, now, strict=True):

@@ -152,8 +152,9 @@ def test_pooled_batches_are_slices_of_one_draw(monkeypatch):
     th.train(fresh_model(), TASK, config, progress=False)
     assert draws == [4 * CONFIG.batch_size] * 2
     gen = th.tasks.make_generator(CONFIG.seed + th.training.DATA_SEED_OFFSET)
-    first, second = (real_sample(TASK, 4 * 64, gen).tokens for _ in range(2))
-    expected = list(first.split(64)) + list(second.split(64))[:2]
+    pool = 4 * CONFIG.batch_size
+    first, second = (real_sample(TASK, pool, gen).tokens.split(CONFIG.batch_size) for _ in "ab")
+    expected = list(first) + list(second)[:2]
     assert all(torch.equal(a, b) for a, b in zip(seen, expected, strict=True))
 
 

@@ -308,7 +308,8 @@ def simulate(
     (does any player have to pass? has every game ended?). On a CPU that is free and skips
     work; on a GPU each question waits for the device to finish, so there (the default off
     the CPU) the loop computes passes for every game and looks for the end only every 8
-    moves. Both give the same games.
+    moves. Both give the same games (the generator may end in another state: the loop
+    without checks can run a few moves past the last game's end).
     """
     check_size(size)
     device = moves.device if moves is not None else (gen.device if gen else torch.device("cpu"))
